@@ -1,0 +1,38 @@
+// The raw binding (src/addon.cc). Every function returns a number: a result, or a
+// negative errno that lib/errors.ts turns into an Error. No policy lives on that side.
+export interface Native {
+  /** pidfd_open(pid, flags) → fd | -errno */
+  open(pid: number, flags: number): number;
+  /** pidfd_send_signal(fd, signal, NULL, flags) → 0 | -errno */
+  sendSignal(fd: number, signal: number, flags: number): number;
+  /** close(fd) → 0 | -errno */
+  close(fd: number): number;
+  /** poll(fd, POLLIN, 0) → 1 once the thread group has exited, 0 while it runs, or -errno */
+  readable(fd: number): number;
+  /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) into out[0..1] → 0 | -errno */
+  socketpair(out: Int32Array): number;
+  /**
+   * Starts a child with a pidfd. → 0 with out = [pid, pidfd, method], or -errno with
+   * out[2] = the failing stage (src/spawn.h).
+   */
+  spawn(
+    paths: string[],
+    argv: string[],
+    envp: string[],
+    cwd: string | null,
+    stdio: Int32Array,
+    setsid: boolean,
+    uid: number,
+    gid: number,
+    out: Int32Array,
+  ): number;
+  /** Which clone method spawn() uses now: 0 clone3, 1 clone(CLONE_PIDFD), 2 fork + pidfd_open */
+  spawnMethod(): number;
+  /** Watches fd on this environment's loop; on success the watcher owns fd. → 0 | -errno */
+  watch(fd: number, id: number, reap: boolean, ref: boolean): number;
+  /** Lets go of a watch and its fd (an unreaped child of ours is reaped first). */
+  unwatch(id: number): void;
+  refWatch(id: number, ref: boolean): void;
+  /** events holds [id, waitStatus (-1 unknown), -errno or 0] triples, one batch per loop turn */
+  setExitCallback(callback: (events: Int32Array) => void): void;
+}

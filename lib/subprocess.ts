@@ -1,0 +1,156 @@
+// spawn() and class Subprocess: a child created with its pidfd (clone3(CLONE_PIDFD)), so
+// the handle exists from the child's first instant and is the only thing that reaps it.
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { native } from './binding';
+import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
+import { kCreate, Pidfd } from './pidfd';
+import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
+
+export type StdioOption = 'pipe' | 'ignore' | 'inherit';
+
+export interface SpawnOptions {
+  /** Working directory of the child (default: ours). */
+  cwd?: string | URL;
+  /** Environment of the child (default: process.env); its PATH is used for the lookup. */
+  env?: NodeJS.ProcessEnv;
+  /** argv[0] as the child sees it (default: file). */
+  argv0?: string;
+  /** Default 'pipe'. Array entries beyond 2 give extra fds; a number passes that fd through. */
+  stdio?: StdioOption | Array<StdioOption | number | null | undefined>;
+  /** Start the child in a new session and process group (setsid). */
+  detached?: boolean;
+  uid?: number;
+  gid?: number;
+}
+
+/** A child process started by spawn(): a Pidfd whose exit status is always known. */
+export class Subprocess extends Pidfd {
+  readonly stdin: net.Socket | null;
+  readonly stdout: net.Socket | null;
+  readonly stderr: net.Socket | null;
+  /** One entry per stdio slot: a stream for 'pipe', else null. */
+  readonly stdio: Array<net.Socket | null>;
+  readonly spawnfile: string;
+  readonly spawnargs: string[];
+
+  /** @internal */
+  constructor(token: symbol, pid: number, fd: number, streams: Array<net.Socket | null>, file: string, argv: string[]) {
+    super(token, pid, fd, true);
+    this.stdio = streams;
+    this.stdin = streams[0] ?? null;
+    this.stdout = streams[1] ?? null;
+    this.stderr = streams[2] ?? null;
+    this.spawnfile = file;
+    this.spawnargs = argv;
+  }
+}
+
+// The syscall that failed, by the stage the native child reports (src/spawn.h).
+const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open'];
+const kStageExec = 7;
+
+/** The execve candidates, searched in the parent: PATH comes from the child's environment. */
+function candidates(file: string, env: NodeJS.ProcessEnv): string[] {
+  if (file.includes('/')) return [file];
+  const search = env.PATH ?? '/usr/bin:/bin';
+  return search.split(':').map((dir) => path.join(dir || '.', file));
+}
+
+function envPairs(env: NodeJS.ProcessEnv): string[] {
+  const pairs: string[] = [];
+  for (const key of Object.keys(env)) {
+    const value = env[key];
+    if (value === undefined) continue;
+    validateCString(key, `options.env['${key}']`);
+    pairs.push(`${key}=${validateCString(String(value), `options.env['${key}']`)}`);
+  }
+  return pairs;
+}
+
+type Slot = { kind: 'pipe' } | { kind: 'fd'; fd: number };
+
+function stdioSlots(stdio: unknown): Slot[] {
+  const list = stdio === undefined || typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
+  if (!Array.isArray(list)) throw invalidArgType('options.stdio', 'one of type string or Array', stdio);
+  while (list.length < 3) list.push(undefined);
+  return list.map((entry: unknown, i: number): Slot => {
+    if (entry === undefined || entry === null) entry = i < 3 ? 'pipe' : 'ignore';
+    if (entry === 'pipe') return { kind: 'pipe' };
+    if (entry === 'ignore') return { kind: 'fd', fd: -1 };
+    if (entry === 'inherit') return { kind: 'fd', fd: i };
+    if (typeof entry === 'number') return { kind: 'fd', fd: validateInt(entry, `options.stdio[${i}]`, 0, 0x7fffffff) };
+    throw invalidArgValue(`options.stdio[${i}]`, entry, "must be 'pipe', 'ignore', 'inherit' or a file descriptor");
+  });
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds) if (fd >= 0) native.close(fd);
+}
+
+/**
+ * Starts file with args. Throws synchronously when the child cannot be started (ENOENT,
+ * EACCES...): no fd and no zombie is left behind then.
+ */
+export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): Subprocess {
+  validateCString(file, 'file');
+  if (file.length === 0) throw invalidArgValue('file', file, 'cannot be empty');
+  if (!Array.isArray(args)) throw invalidArgType('args', 'an instance of Array', args);
+  const argList = args.map((arg, i) => validateCString(arg, `args[${i}]`));
+  const opts = validateObject(options, 'options');
+
+  const env = opts.env === undefined ? process.env : (validateObject(opts.env, 'options.env') as NodeJS.ProcessEnv);
+  const argv0 = opts.argv0 === undefined ? file : validateCString(opts.argv0, 'options.argv0');
+  let cwd: string | null = null;
+  if (opts.cwd !== undefined) {
+    cwd = validateCString(opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : opts.cwd, 'options.cwd');
+  }
+  const detached = opts.detached === undefined ? false : validateBoolean(opts.detached, 'options.detached');
+  const uid = opts.uid === undefined ? -1 : validateInt(opts.uid, 'options.uid', 0, 0xfffffffe);
+  const gid = opts.gid === undefined ? -1 : validateInt(opts.gid, 'options.gid', 0, 0xfffffffe);
+  const slots = stdioSlots(opts.stdio);
+  const envp = envPairs(env);
+
+  // For each 'pipe' slot a socketpair: our end becomes a stream, theirs goes to the child.
+  const ours: number[] = slots.map(() => -1);
+  const childEnds: number[] = [];
+  const theirs = new Int32Array(slots.length);
+  const pair = new Int32Array(2);
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i];
+    if (slot.kind === 'fd') {
+      theirs[i] = slot.fd;
+      continue;
+    }
+    const r = native.socketpair(pair);
+    if (r < 0) {
+      closeAll(ours);
+      closeAll(childEnds);
+      throw systemError(r, 'socketpair');
+    }
+    ours[i] = pair[0];
+    theirs[i] = pair[1];
+    childEnds.push(pair[1]);
+  }
+
+  const out = new Int32Array(3);
+  const r = native.spawn(candidates(file, env), [argv0, ...argList], envp, cwd, theirs, detached, uid, gid, out);
+  closeAll(childEnds);
+  if (r < 0) {
+    closeAll(ours);
+    const stage = out[2];
+    const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
+      path: stage === 6 ? (cwd as string) : file,
+      spawnargs: argList,
+    });
+    if (stage === kStageExec || stage === 1) err.syscall = `spawn ${file}`;
+    throw err;
+  }
+
+  const streams = ours.map((fd, i) => {
+    if (fd < 0) return null;
+    return new net.Socket({ fd, readable: i !== 0, writable: i !== 1 && i !== 2 });
+  });
+  return new Subprocess(kCreate, out[0], out[1], streams, file, [argv0, ...argList]);
+}

@@ -1,0 +1,63 @@
+// The JS side of the native watcher: watch ids, the one exit callback per environment,
+// and the FinalizationRegistry that frees what a dropped handle still holds.
+import { native } from './binding';
+
+/** What a handle holds that must be freed even if the handle is dropped without close(). */
+export interface Resources {
+  fd: number; // -1 once closed or handed to the watcher
+  watch: number; // watch id while the native watcher owns the fd, else 0
+}
+
+export interface ExitListener {
+  /** status: wait(2) status or -1; error: 0 or -errno from waitid */
+  onWatchFired(status: number, error: number): void;
+}
+
+const listeners = new Map<number, ExitListener>();
+let nextId = 1;
+
+native.setExitCallback((events: Int32Array) => {
+  for (let i = 0; i < events.length; i += 3) {
+    const listener = listeners.get(events[i]);
+    if (listener === undefined) continue;
+    listeners.delete(events[i]);
+    listener.onWatchFired(events[i + 1], events[i + 2]);
+  }
+});
+
+const registry = new FinalizationRegistry<Resources>(release);
+
+/** Frees a handle's fd or watch; idempotent. */
+export function release(resources: Resources): void {
+  if (resources.watch !== 0) {
+    listeners.delete(resources.watch);
+    native.unwatch(resources.watch);
+  } else if (resources.fd >= 0) {
+    native.close(resources.fd);
+  }
+  resources.fd = -1;
+  resources.watch = 0;
+}
+
+export function track(owner: object, resources: Resources): void {
+  registry.register(owner, resources, resources);
+}
+
+export function untrack(resources: Resources): void {
+  registry.unregister(resources);
+}
+
+/**
+ * Starts watching resources.fd; the native watcher owns the fd from here on. The listener
+ * is held strongly until the watch fires, like a ChildProcess while its child runs.
+ * Returns 0 or -errno.
+ */
+export function startWatch(resources: Resources, listener: ExitListener, reap: boolean, ref: boolean): number {
+  const id = nextId;
+  nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
+  const r = native.watch(resources.fd, id, reap, ref);
+  if (r < 0) return r;
+  resources.watch = id;
+  listeners.set(id, listener);
+  return 0;
+}

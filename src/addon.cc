@@ -1,0 +1,83 @@
+// Module init: the raw binding. Every function returns a number (a result, or -errno);
+// lib/ turns errnos into Error objects and owns defaults, validation and promises.
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "env.h"
+#include "spawn.h"
+#include "syscalls.h"
+
+namespace pidfd {
+
+Napi::Value StartWatch(const Napi::CallbackInfo& info);
+Napi::Value StopWatch(const Napi::CallbackInfo& info);
+Napi::Value RefWatch(const Napi::CallbackInfo& info);
+
+static int32_t Arg(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+static Napi::Value Result(const Napi::CallbackInfo& info, long r) {
+  return Napi::Number::New(info.Env(), static_cast<double>(r));
+}
+
+// open(pid, flags) -> pidfd | -errno
+static Napi::Value Open(const Napi::CallbackInfo& info) {
+  return Result(info, sys_pidfd_open(Arg(info, 0), Arg(info, 1)));
+}
+
+// sendSignal(pidfd, signal, flags) -> 0 | -errno
+static Napi::Value SendSignal(const Napi::CallbackInfo& info) {
+  return Result(info, sys_pidfd_send_signal(Arg(info, 0), Arg(info, 1), Arg(info, 2)));
+}
+
+// close(fd) -> 0 | -errno
+static Napi::Value Close(const Napi::CallbackInfo& info) {
+  return Result(info, sys_close(Arg(info, 0)));
+}
+
+// readable(pidfd) -> 1 once the thread group has exited, 0 while it runs, or -errno.
+static Napi::Value Readable(const Napi::CallbackInfo& info) {
+  struct pollfd p = {Arg(info, 0), POLLIN, 0};
+  long r = ret(poll(&p, 1, 0));
+  return Result(info, r <= 0 ? r : (p.revents & POLLNVAL) ? -EBADF : 1);
+}
+
+// socketpair(out Int32Array[2]) -> 0 | -errno: one end for us, one for a child's stdio.
+static Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Int32Array out = info[0].As<Napi::Int32Array>();
+  int fds[2];
+  long r = ret(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
+  if (r == 0) {
+    out[0] = fds[0];
+    out[1] = fds[1];
+  }
+  return Result(info, r);
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitEnv(env);
+  const std::pair<const char*, Napi::Function::Callback> functions[] = {
+      {"open", Open},
+      {"sendSignal", SendSignal},
+      {"close", Close},
+      {"readable", Readable},
+      {"socketpair", SocketPair},
+      {"spawn", Spawn},
+      {"spawnMethod", SpawnMethod},
+      {"watch", StartWatch},
+      {"unwatch", StopWatch},
+      {"refWatch", RefWatch},
+      {"setExitCallback", SetExitCallback},
+  };
+  for (const auto& f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
+  return exports;
+}
+
+}  // namespace pidfd
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return pidfd::Init(env, exports);
+}
+
+NODE_API_MODULE(pidfd, InitModule)

@@ -1,0 +1,50 @@
+// Per-environment state: one per Node.js environment (main thread or worker) that loads
+// the addon. Everything that touches a uv loop or calls into JS hangs off it; nothing is
+// process-global except the cached spawn method.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace pidfd {
+
+struct Watch;
+
+// What the poll callback learned about one watch, delivered to JS in a batch.
+struct ExitEvent {
+  int32_t id;
+  int32_t status;  // wait(2)-style status when we reaped the child, else -1
+  int32_t error;   // 0, or -errno from waitid (ECHILD: someone else reaped it)
+};
+
+struct Env {
+  napi_env env;
+  uv_loop_t* loop;
+  napi_ref on_exits = nullptr;  // JS function (Int32Array events) set by setExitCallback
+  napi_async_context async_context = nullptr;
+  napi_async_cleanup_hook_handle cleanup_hook = nullptr;
+
+  // Poll callbacks queue events here; one uv_check per loop turn delivers them all under
+  // a single callback scope, so a kill storm costs one JS entry per turn, not per exit.
+  uv_check_t flush;
+  std::vector<ExitEvent> pending;
+
+  std::unordered_map<int32_t, Watch*> watches;
+  size_t open_handles = 0;  // uv handles (watches + flush) not yet closed
+  bool tearing_down = false;
+
+  static Env* From(napi_env env);
+  void Queue(const ExitEvent& event);
+  void HandleClosed();  // the last one, during teardown, frees this Env
+};
+
+// Registered by addon.cc; implemented in env.cc and watch.cc.
+Napi::Value SetExitCallback(const Napi::CallbackInfo& info);
+void InitEnv(Napi::Env env);
+void CloseAllWatches(Env* state);
+
+}  // namespace pidfd

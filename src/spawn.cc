@@ -1,0 +1,332 @@
+// Process creation with a pidfd from the child's first instant, the way glibc's
+// posix_spawn does it: CLONE_VM|CLONE_VFORK on a stack of its own (no page-table copy, so
+// cost does not grow with the JS heap), every signal blocked around the clone, and a child
+// that makes only raw syscalls until execve. Fallbacks, cached once one works:
+//   1. clone3(CLONE_PIDFD)            Linux 5.3+
+//   2. clone(CLONE_PIDFD)             Linux 5.2+, or where seccomp refuses clone3
+//   3. fork-style clone + pidfd_open  qemu-user (no CLONE_PIDFD, no CLONE_VM processes);
+//      race-free because nobody else reaps a child we have not waited for.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "spawn.h"
+#include "syscalls.h"
+
+// clone3 with CLONE_VM needs the child to start on its new stack, which only assembly can
+// do: the child calls fn(arg) and exits with its result; the parent returns the raw result.
+extern "C" long pidfd_clone3_vm(void* args, size_t size, int (*fn)(void*), void* arg);
+#if defined(__x86_64__)
+asm(R"(
+  .text
+  .p2align 4
+  .globl pidfd_clone3_vm
+  .hidden pidfd_clone3_vm
+  .type pidfd_clone3_vm, @function
+pidfd_clone3_vm:
+  mov %rdx, %r8
+  mov %rcx, %r9
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jz 1f
+  ret
+1:
+  xor %ebp, %ebp
+  mov %r9, %rdi
+  call *%r8
+  mov %eax, %edi
+  mov $60, %eax
+  syscall
+  hlt
+  .size pidfd_clone3_vm, .-pidfd_clone3_vm
+)");
+#elif defined(__aarch64__)
+asm(R"(
+  .text
+  .p2align 2
+  .globl pidfd_clone3_vm
+  .hidden pidfd_clone3_vm
+  .type pidfd_clone3_vm, %function
+pidfd_clone3_vm:
+  mov x10, x2
+  mov x11, x3
+  mov x8, #435
+  svc #0
+  cbz x0, 1f
+  ret
+1:
+  mov x29, #0
+  mov x30, #0
+  mov x0, x11
+  blr x10
+  mov x8, #93
+  svc #0
+  brk #0
+  .size pidfd_clone3_vm, .-pidfd_clone3_vm
+)");
+#else
+extern "C" long pidfd_clone3_vm(void*, size_t, int (*)(void*), void*) { return -ENOSYS; }
+#endif
+
+namespace pidfd {
+
+namespace {
+
+struct CloneArgs {  // struct clone_args, CLONE_ARGS_SIZE_VER0 (64 bytes)
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+constexpr size_t kStackSize = 64 * 1024;
+
+// Everything the child needs, prepared by the parent: the child may not allocate.
+struct ChildSetup {
+  std::vector<const char*> paths;  // execve candidates, PATH already searched
+  std::vector<char*> argv, envp;
+  const char* cwd = nullptr;
+  std::vector<int> stdio;  // stdio[i] becomes fd i; -1 opens /dev/null
+  bool setsid = false;
+  long uid = -1, gid = -1;
+  int report_fd = -1;  // fork path: write the failure here; otherwise into the fields below
+  volatile int err = 0;
+  volatile int stage = kStageNone;
+};
+
+// The child: raw syscalls only. With CLONE_VM it shares our memory (and errno), and the
+// parent stays suspended until execve succeeds or the child exits.
+__attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
+  ChildSetup* c = static_cast<ChildSetup*>(arg);
+  int stage = kStageNone;
+  long r = 0;
+
+  // Default dispositions for every signal: no parent handler may run in this child, and
+  // the program starts with SIGPIPE & co. at their defaults, as child_process gives it.
+  // An all-zero kernel sigaction is SIG_DFL on every architecture.
+  unsigned long zero_action[8] = {0};
+  for (long sig = 1; sig < 65; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, zero_action, nullptr, 8);
+  }
+
+  const int n = static_cast<int>(c->stdio.size());
+  stage = kStageStdio;
+  for (int i = 0; i < n; i++) {  // move sources that a lower dup would clobber out of the way
+    int fd = c->stdio[i];
+    if (fd >= 0 && fd < n && fd != i) {
+      r = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, n);
+      if (r < 0) goto fail;
+      c->stdio[i] = static_cast<int>(r);
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    int fd = c->stdio[i];
+    if (fd == i) {  // inherited as is: only drop close-on-exec (a closed fd stays closed)
+      syscall(SYS_fcntl, i, F_SETFD, 0);
+      continue;
+    }
+    if (fd < 0) {
+      r = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
+      if (r < 0) goto fail;
+      fd = static_cast<int>(r);
+    }
+    if (fd != i && syscall(SYS_dup3, fd, i, 0) < 0) goto fail;
+  }
+
+  stage = kStageSetsid;
+  if (c->setsid && syscall(SYS_setsid) < 0) goto fail;
+  stage = kStageSetgid;
+  if (c->gid >= 0 || c->uid >= 0) syscall(SYS_setgroups, 0, nullptr);  // as libuv: may EPERM
+  if (c->gid >= 0 && syscall(SYS_setgid, c->gid) < 0) goto fail;
+  stage = kStageSetuid;
+  if (c->uid >= 0 && syscall(SYS_setuid, c->uid) < 0) goto fail;
+  stage = kStageChdir;
+  if (c->cwd != nullptr && syscall(SYS_chdir, c->cwd) < 0) goto fail;
+
+  {
+    unsigned long empty_mask = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr, 8);
+  }
+
+  // execvp semantics over the candidates: EACCES wins over a later ENOENT.
+  stage = kStageExec;
+  {
+    int err = ENOENT;
+    bool denied = false;
+    for (const char* path : c->paths) {
+      if (path == nullptr) break;
+      syscall(SYS_execve, path, c->argv.data(), c->envp.data());
+      err = errno;
+      if (err == EACCES) denied = true;
+      else if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG) break;
+    }
+    errno = denied ? EACCES : err;
+  }
+
+fail:
+  int report[2] = {errno, stage};
+  if (c->report_fd >= 0) {
+    syscall(SYS_write, c->report_fd, report, sizeof report);
+  } else {
+    c->err = report[0];
+    c->stage = report[1];
+  }
+  syscall(SYS_exit, 127);
+  return 127;
+}
+
+// Which method worked last; a failing one is never retried in this process.
+std::atomic<int> g_method{kMethodClone3};
+
+long Clone3(ChildSetup* c, void* stack, int* pidfd) {
+  CloneArgs args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uint64_t>(stack);
+  args.stack_size = kStackSize;
+  long r = pidfd_clone3_vm(&args, sizeof args, ChildMain, c);
+  if (r == -EINVAL) {  // Linux 5.3/5.4 lack CLONE_CLEAR_SIGHAND; the child resets anyway
+    args.flags &= ~CLONE_CLEAR_SIGHAND;
+    r = pidfd_clone3_vm(&args, sizeof args, ChildMain, c);
+  }
+  return r;
+}
+
+long CloneLegacy(ChildSetup* c, void* stack, int* pidfd) {
+  // glibc's clone() runs fn on the new stack; CLONE_PIDFD stores the fd via parent_tid.
+  int r = clone(ChildMain, static_cast<char*>(stack) + kStackSize,
+                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, c, pidfd);
+  return r < 0 ? -errno : r;
+}
+
+// Copy-on-write fork, for emulators without CLONE_VM processes: failures come back through
+// a close-on-exec pipe (EOF means execve succeeded), and the pidfd is opened afterwards.
+long ForkThenOpen(ChildSetup* c, int* pidfd) {
+  int pipefd[2];
+  if (syscall(SYS_pipe2, pipefd, O_CLOEXEC) < 0) return -errno;
+  c->report_fd = pipefd[1];
+  long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) ChildMain(c);
+  long err = pid < 0 ? -errno : 0;
+  sys_close(pipefd[1]);
+  if (pid > 0) {
+    int report[2];
+    long n;
+    do n = syscall(SYS_read, pipefd[0], report, sizeof report);
+    while (n < 0 && errno == EINTR);
+    if (n == sizeof report) {
+      c->err = report[0];
+      c->stage = report[1];
+    }
+  }
+  sys_close(pipefd[0]);
+  if (err < 0) return err;
+  long fd = c->err != 0 ? -1 : sys_pidfd_open(pid, 0);
+  if (fd < 0 && c->err == 0) {  // e.g. EMFILE: never leave the child running unowned
+    syscall(SYS_kill, pid, SIGKILL);
+    c->err = static_cast<int>(-fd);
+    c->stage = kStagePidfd;
+  }
+  if (c->err != 0) {
+    siginfo_t si;
+    while (syscall(SYS_waitid, P_PID, pid, &si, WEXITED, nullptr) < 0 && errno == EINTR) {
+    }
+    return pid;
+  }
+  *pidfd = static_cast<int>(fd);
+  return pid;
+}
+
+bool ShouldFallBack(long r) { return r == -ENOSYS || r == -EPERM || r == -EINVAL; }
+
+std::vector<std::string> Strings(const Napi::Value& value) {
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<std::string> out(array.Length());
+  for (uint32_t i = 0; i < out.size(); i++) out[i] = array.Get(i).As<Napi::String>().Utf8Value();
+  return out;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(&s[0]);
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+// spawn(paths, argv, envp, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array)
+//   -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> paths = Strings(info[0]), argv = Strings(info[1]),
+                           envp = Strings(info[2]);
+  std::string cwd = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+  Napi::Int32Array stdio = info[4].As<Napi::Int32Array>();
+  Napi::Int32Array out = info[8].As<Napi::Int32Array>();
+
+  ChildSetup c;
+  for (auto& p : paths) c.paths.push_back(p.c_str());
+  c.paths.push_back(nullptr);
+  c.argv = Pointers(argv);
+  c.envp = Pointers(envp);
+  if (info[3].IsString()) c.cwd = cwd.c_str();
+  c.stdio.assign(stdio.Data(), stdio.Data() + stdio.ElementLength());
+  c.setsid = info[5].ToBoolean();
+  c.uid = info[6].As<Napi::Number>().Int64Value();
+  c.gid = info[7].As<Napi::Number>().Int64Value();
+
+  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Napi::Number::New(env, -errno);
+
+  // No signal handler may run in the child before it resets them, nor in the parent
+  // between clone and the child's exec while they share memory.
+  unsigned long all = ~0UL, saved = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, 8);
+  int pidfd = -1;
+  int method = g_method.load(std::memory_order_relaxed);
+  long pid = -ENOSYS;
+  if (method == kMethodClone3) {
+    pid = Clone3(&c, stack, &pidfd);
+    if (ShouldFallBack(pid)) method = kMethodClone;
+  }
+  if (method == kMethodClone) {
+    pid = CloneLegacy(&c, stack, &pidfd);
+    if (ShouldFallBack(pid)) method = kMethodFork;
+  }
+  if (method == kMethodFork) pid = ForkThenOpen(&c, &pidfd);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, 8);
+  munmap(stack, kStackSize);
+  g_method.store(method, std::memory_order_relaxed);
+
+  if (pid < 0) {
+    out[2] = kStageClone;
+    return Napi::Number::New(env, pid);
+  }
+  if (c.err != 0) {
+    if (pidfd >= 0) {  // the child has already exited: reap it and drop its pidfd
+      siginfo_t si;
+      while (sys_waitid_pidfd(pidfd, &si, WEXITED) == -EINTR) {
+      }
+      sys_close(pidfd);
+    }
+    out[2] = c.stage;
+    return Napi::Number::New(env, -c.err);
+  }
+  out[0] = static_cast<int32_t>(pid);
+  out[1] = pidfd;
+  out[2] = method;
+  return Napi::Number::New(env, 0);
+}
+
+Napi::Value SpawnMethod(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), g_method.load(std::memory_order_relaxed));
+}
+
+}  // namespace pidfd

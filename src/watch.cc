@@ -1,0 +1,135 @@
+// The exit watcher: a uv_poll_t on a pidfd in the environment's own loop. A pidfd polls
+// readable once its whole thread group has exited (a zombie counts). From watch() until
+// its uv handle is closed the watcher owns the fd, and closes it only after uv_close.
+#include <cstring>
+
+#include "env.h"
+#include "syscalls.h"
+
+namespace pidfd {
+
+struct Watch {
+  uv_poll_t poll;
+  Env* env;
+  int fd;
+  int32_t id;
+  bool reap;      // our own child: collect its status with waitid(P_PIDFD)
+  bool orphaned;  // JS let go before the exit: reap silently, then close
+  bool fired = false;
+  bool closing = false;
+};
+
+static void OnClosed(uv_handle_t* handle) {
+  Watch* w = static_cast<Watch*>(handle->data);
+  if (w->fd >= 0) sys_close(w->fd);
+  Env* s = w->env;
+  delete w;
+  s->HandleClosed();
+}
+
+static void Close(Watch* w) {
+  if (w->closing) return;
+  w->closing = true;
+  w->env->watches.erase(w->id);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
+}
+
+// Collects the child's wait status; returns false if it is not waitable yet.
+static bool Reap(Watch* w, ExitEvent* event) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  long r;
+  do r = sys_waitid_pidfd(w->fd, &si, WEXITED | WNOHANG);
+  while (r == -EINTR);
+  if (r < 0) {
+    event->error = static_cast<int32_t>(r);
+    return true;
+  }
+  if (si.si_pid == 0) return false;
+  if (si.si_code == CLD_EXITED) event->status = (si.si_status & 0xff) << 8;
+  else event->status = si.si_status | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+  return true;
+}
+
+static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+  Watch* w = static_cast<Watch*>(handle->data);
+  ExitEvent event{w->id, -1, status < 0 ? status : 0};
+  if (status == 0 && w->reap && !Reap(w, &event)) return;  // not a zombie yet: keep polling
+  uv_poll_stop(handle);
+  w->fired = true;
+  if (w->orphaned) return Close(w);
+  w->env->Queue(event);
+}
+
+// watch(fd, id, reap, ref) -> 0 | -errno. On success the watcher owns fd.
+Napi::Value StartWatch(const Napi::CallbackInfo& info) {
+  Env* s = Env::From(info.Env());
+  auto* w = new Watch();
+  w->env = s;
+  w->fd = info[0].As<Napi::Number>().Int32Value();
+  w->id = info[1].As<Napi::Number>().Int32Value();
+  w->reap = info[2].ToBoolean();
+  w->orphaned = false;
+  int r = uv_poll_init(s->loop, &w->poll, w->fd);  // fails before the handle exists
+  if (r != 0) {
+    delete w;
+    return Napi::Number::New(info.Env(), r);
+  }
+  w->poll.data = w;
+  s->open_handles++;
+  s->watches[w->id] = w;
+  r = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  if (r != 0) {
+    w->fd = -1;  // still the caller's: the close callback must not close it
+    Close(w);
+    return Napi::Number::New(info.Env(), r);
+  }
+  if (!info[3].ToBoolean()) uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
+  return Napi::Number::New(info.Env(), 0);
+}
+
+static Watch* Find(const Napi::CallbackInfo& info) {
+  Env* s = Env::From(info.Env());
+  auto it = s->watches.find(info[0].As<Napi::Number>().Int32Value());
+  return it == s->watches.end() ? nullptr : it->second;
+}
+
+// unwatch(id): the handle is closed. An unreaped child of ours stays watched, unref'd,
+// until it exits and is reaped, so closing a handle never leaves a zombie behind.
+Napi::Value StopWatch(const Napi::CallbackInfo& info) {
+  Watch* w = Find(info);
+  if (w != nullptr) {
+    if (w->reap && !w->fired) {
+      w->orphaned = true;
+      uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
+    } else {
+      Close(w);
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// refWatch(id, ref): whether a pending watch keeps the event loop alive.
+Napi::Value RefWatch(const Napi::CallbackInfo& info) {
+  Watch* w = Find(info);
+  if (w != nullptr && !w->orphaned) {
+    auto* h = reinterpret_cast<uv_handle_t*>(&w->poll);
+    if (info[1].ToBoolean()) uv_ref(h);
+    else uv_unref(h);
+  }
+  return info.Env().Undefined();
+}
+
+void CloseAllWatches(Env* s) {
+  std::vector<Watch*> all;
+  for (auto& entry : s->watches) all.push_back(entry.second);
+  for (Watch* w : all) {
+    if (w->reap && !w->fired) {
+      ExitEvent ignored{};
+      Reap(w, &ignored);  // a child that already exited is reaped now; a live one outlives us
+    }
+    Close(w);
+  }
+}
+
+}  // namespace pidfd
