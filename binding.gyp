@@ -2,11 +2,10 @@
   "targets": [
     {
       "target_name": "pidfd",
-      "sources": ["src/addon.cc", "src/env.cc", "src/watch.cc", "src/spawn.cc"],
+      "sources": ["src/addon.cc", "src/env.cc", "src/watch.cc", "src/spawn.cc", "src/glibc_compat.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
-      "ldflags": ["-static-libstdc++", "-static-libgcc"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"]
     }
   ]
 }

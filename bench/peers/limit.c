@@ -1,0 +1,288 @@
+/*
+ * limit.c: the "physical limit" peer for `npm run bench`.
+ *
+ * Build: cc -O2 -o limit limit.c   (glibc only; pidfd syscalls via syscall())
+ *
+ *   limit latency RUNS          kill -> pidfd readable, per run (poll)
+ *   limit spawn N INFLIGHT      posix_spawn /bin/true N times, K at a time
+ *   limit scale-wait [TIMEOUT_MS]
+ *                               pids on stdin, "ready\n" on stderr, then
+ *                               report when every pidfd became readable
+ *
+ * Each subcommand prints exactly one JSON object on stdout. Any failure:
+ * a message on stderr and exit status 1. See README.md beside this file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+#define WARMUP_RUNS 10
+#define SETTLE_NS 5000000L /* let the child reach clock_nanosleep */
+
+extern char **environ;
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("limit: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static int pidfd_open(pid_t pid, unsigned int flags)
+{
+	return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+static int pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		die("clock_gettime: %s", strerror(errno));
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long parse_pos(const char *s, const char *what)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= 0)
+		die("%s must be a positive integer, got '%s'", what, s);
+	return v;
+}
+
+static void reap(pid_t pid, int expect_sig)
+{
+	int st;
+	pid_t r;
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		die("waitpid: %s", strerror(errno));
+	if (expect_sig ? !(WIFSIGNALED(st) && WTERMSIG(st) == expect_sig)
+		       : !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		die("child %d: unexpected wait status 0x%x", (int)r, st);
+}
+
+/* die(), without leaving a sleeping child behind */
+static void die_child(pid_t pid, const char *what)
+{
+	int e = errno;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	die("%s: %s", what, strerror(e));
+}
+
+/* One kill -> readable measurement; returns t1 - t0 in ns. */
+static int64_t latency_once(void)
+{
+	static char *const argv[] = { "sleep", "1000", NULL };
+	pid_t pid;
+	int err = posix_spawn(&pid, "/bin/sleep", NULL, NULL, argv, environ);
+	if (err)
+		die("posix_spawn /bin/sleep: %s", strerror(err));
+	int fd = pidfd_open(pid, 0);
+	if (fd < 0)
+		die_child(pid, "pidfd_open");
+	struct timespec settle = { 0, SETTLE_NS };
+	while (nanosleep(&settle, &settle) != 0 && errno == EINTR)
+		;
+
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int64_t t0 = now_ns();
+	if (pidfd_send_signal(fd, SIGKILL) != 0)
+		die_child(pid, "pidfd_send_signal");
+	int n;
+	while ((n = poll(&p, 1, -1)) < 0 && errno == EINTR)
+		;
+	int64_t t1 = now_ns();
+	if (n < 0)
+		die_child(pid, "poll");
+	if (!(p.revents & POLLIN))
+		die("poll: revents 0x%x, expected POLLIN", p.revents);
+	reap(pid, SIGKILL);
+	close(fd);
+	return t1 - t0;
+}
+
+static int cmd_latency(int argc, char **argv)
+{
+	if (argc != 1)
+		die("usage: limit latency RUNS");
+	long runs = parse_pos(argv[0], "RUNS");
+	int64_t *s = malloc(sizeof *s * (size_t)runs);
+	if (!s)
+		die("out of memory");
+	for (int i = 0; i < WARMUP_RUNS; i++)
+		latency_once();
+	for (long i = 0; i < runs; i++)
+		s[i] = latency_once();
+	printf("{\"name\":\"c-poll\",\"runs\":%ld,\"samples_ns\":[", runs);
+	for (long i = 0; i < runs; i++)
+		printf("%s%" PRId64, i ? "," : "", s[i]);
+	printf("]}\n");
+	free(s);
+	return 0;
+}
+
+static int cmd_spawn(int argc, char **argv)
+{
+	if (argc != 2)
+		die("usage: limit spawn N INFLIGHT");
+	long n = parse_pos(argv[0], "N"), k = parse_pos(argv[1], "INFLIGHT");
+
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		die("open /dev/null: %s", strerror(errno));
+	posix_spawn_file_actions_t fa;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		die("posix_spawn_file_actions_init failed");
+	for (int i = 0; i < 3; i++)
+		if (posix_spawn_file_actions_adddup2(&fa, devnull, i) != 0)
+			die("posix_spawn_file_actions_adddup2 failed");
+	static char *const targv[] = { "true", NULL };
+
+	long started = 0, done = 0, inflight = 0;
+	int64_t t0 = now_ns();
+	while (done < n) {
+		for (; inflight < k && started < n; inflight++, started++) {
+			pid_t pid;
+			int err = posix_spawn(&pid, "/bin/true", &fa, NULL, targv, environ);
+			if (err)
+				die("posix_spawn /bin/true: %s", strerror(err));
+		}
+		reap(-1, 0); /* we have no children but our own /bin/true's */
+		inflight--;
+		done++;
+	}
+	int64_t t1 = now_ns();
+	posix_spawn_file_actions_destroy(&fa);
+	close(devnull);
+	printf("{\"name\":\"c-posix_spawn\",\"n\":%ld,\"inflight\":%ld,\"elapsed_ns\":%" PRId64 "}\n",
+	       n, k, t1 - t0);
+	return 0;
+}
+
+static int cmd_scale_wait(int argc, char **argv)
+{
+	if (argc > 1)
+		die("usage: limit scale-wait [TIMEOUT_MS] < pids");
+	long timeout_ms = argc ? parse_pos(argv[0], "TIMEOUT_MS") : 60000;
+
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		die("getrlimit: %s", strerror(errno));
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		die("setrlimit: %s", strerror(errno));
+
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		die("epoll_create1: %s", strerror(errno));
+	long count = 0;
+	char line[64];
+	while (fgets(line, sizeof line, stdin)) {
+		if (line[0] == '\n' || line[0] == '\0')
+			continue;
+		line[strcspn(line, "\r\n")] = '\0';
+		pid_t pid = (pid_t)parse_pos(line, "pid");
+		int fd = pidfd_open(pid, 0);
+		if (fd < 0)
+			die("pidfd_open(%d): %s", (int)pid, strerror(errno));
+		/* one-shot: each pidfd reports once and is then disarmed */
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = fd };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+			die("epoll_ctl: %s", strerror(errno));
+		count++;
+	}
+	if (ferror(stdin))
+		die("reading stdin: %s", strerror(errno));
+	if (count == 0)
+		die("no pids on stdin");
+
+	fputs("ready\n", stderr);
+	fflush(stderr);
+
+	enum { BATCH = 256 };
+	struct epoll_event evs[BATCH];
+	int64_t first = 0, last = 0, deadline = 0;
+	long seen = 0, wakeups = 0;
+	while (seen < count) {
+		int wait_ms = -1;
+		if (seen > 0) { /* the clock starts at the first exit */
+			int64_t left = deadline - now_ns();
+			if (left <= 0)
+				die("timeout: %ld of %ld pidfds readable", seen, count);
+			wait_ms = (int)(left / 1000000) + 1;
+		}
+		int n = epoll_wait(ep, evs, BATCH, wait_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("epoll_wait: %s", strerror(errno));
+		}
+		if (n == 0)
+			continue;
+		last = now_ns();
+		if (seen == 0) {
+			first = last;
+			deadline = first + (int64_t)timeout_ms * 1000000;
+		}
+		seen += n;
+		wakeups++;
+	}
+	printf("{\"name\":\"c-epoll\",\"count\":%ld,\"first_ready_monotonic_ns\":%" PRId64
+	       ",\"last_ready_monotonic_ns\":%" PRId64 ",\"wakeups\":%ld}\n",
+	       count, first, last, wakeups);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		die("usage: limit latency RUNS | spawn N INFLIGHT | scale-wait [TIMEOUT_MS]");
+	const char *cmd = argv[1];
+	int rc;
+	if (strcmp(cmd, "latency") == 0)
+		rc = cmd_latency(argc - 2, argv + 2);
+	else if (strcmp(cmd, "spawn") == 0)
+		rc = cmd_spawn(argc - 2, argv + 2);
+	else if (strcmp(cmd, "scale-wait") == 0)
+		rc = cmd_scale_wait(argc - 2, argv + 2);
+	else
+		die("unknown subcommand '%s'", cmd);
+	if (fflush(stdout) != 0)
+		die("writing stdout: %s", strerror(errno));
+	return rc;
+}
