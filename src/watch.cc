@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "env.h"
+#include "reaper.h"
 #include "syscalls.h"
 
 namespace pidfd {
@@ -125,8 +126,9 @@ void CloseAllWatches(Env* s) {
   for (auto& entry : s->watches) all.push_back(entry.second);
   for (Watch* w : all) {
     if (w->reap && !w->fired) {
-      ExitEvent ignored{};
-      Reap(w, &ignored);  // a child that already exited is reaped now; a live one outlives us
+      uv_poll_stop(&w->poll);  // out of epoll before the fd changes hands
+      AdoptOrphan(w->fd);
+      w->fd = -1;
     }
     Close(w);
   }

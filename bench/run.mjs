@@ -1,0 +1,381 @@
+#!/usr/bin/env node
+// npm run bench: every comparison of bench/README.md in one process tree.
+//   node bench/run.mjs [--quick] [--runs N] [--spawns N] [--heap-spawns N] [--heap-mib N]
+//                      [--scale N] [--idle-ms N] [--readfile-ms N] [--only a,b]
+//                      [--out FILE] [--svg FILE] [--strict]
+// Prints a table, writes bench/results.json and bench/results.svg. Exit status 1 if a
+// measurement fails; with --strict also if a goal is not met.
+import { spawn as cpSpawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { asyncioPeer, benchDir, buildDir, limitBin, reaperBin, rootDir, runPeer, summary } from './lib/common.mjs';
+import { renderSvg } from './lib/svg.mjs';
+
+// ---- options ------------------------------------------------------------------------
+const USAGE = `usage: node bench/run.mjs [options]
+  --quick             tiny sizes (a few seconds; the smoke test uses it)
+  --runs N            latency runs per peer (default 300; quick 20)
+  --spawns N          spawns per throughput measurement (default 2000; quick 40)
+  --heap-spawns N     spawns per measurement with the big heap (default 300; quick 20)
+  --heap-mib N        live JS heap for the big-heap spawn test (default 1024; quick 64)
+  --scale N           processes watched at once (default 10000; quick 200)
+  --idle-ms N         idle-CPU window (default 5000; quick 200)
+  --readfile-ms N     readFile round length (default 1000; quick 100)
+  --only LIST         comma list of sections: latency,spawn,heap,scale (default all)
+  --out FILE          JSON output (default bench/results.json)
+  --svg FILE          SVG output (default bench/results.svg)
+  --strict            exit 1 when a goal is not met
+  --help`;
+
+function parseArgs(argv) {
+  const o = { quick: false, strict: false };
+  const num = (name, v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} needs a positive integer, got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => (inline !== undefined ? inline : argv[++i]);
+    switch (flag) {
+      case '--quick': o.quick = true; break;
+      case '--strict': o.strict = true; break;
+      case '--runs': o.runs = num(flag, value()); break;
+      case '--spawns': o.spawns = num(flag, value()); break;
+      case '--heap-spawns': o.heapSpawns = num(flag, value()); break;
+      case '--heap-mib': o.heapMiB = num(flag, value()); break;
+      case '--scale': o.scale = num(flag, value()); break;
+      case '--idle-ms': o.idleMs = num(flag, value()); break;
+      case '--readfile-ms': o.readFileMs = num(flag, value()); break;
+      case '--only': o.only = value().split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--out': o.out = path.resolve(value()); break;
+      case '--svg': o.svg = path.resolve(value()); break;
+      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
+      default: throw new Error(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  const d = o.quick
+    ? { runs: 20, spawns: 40, heapSpawns: 20, heapMiB: 64, scale: 200, idleMs: 200, readFileMs: 100 }
+    : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, scale: 10000, idleMs: 5000, readFileMs: 1000 };
+  for (const k of Object.keys(d)) o[k] ??= d[k];
+  o.only ??= ['latency', 'spawn', 'heap', 'scale'];
+  for (const s of o.only) if (!['latency', 'spawn', 'heap', 'scale'].includes(s)) throw new Error(`unknown section ${s}`);
+  o.out ??= path.join(benchDir, 'results.json');
+  o.svg ??= path.join(benchDir, 'results.svg');
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const log = (...a) => console.error('[bench]', ...a);
+
+// ---- preparation --------------------------------------------------------------------
+function compile(src, bin) {
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
+  mkdirSync(buildDir, { recursive: true });
+  execFileSync('cc', ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
+}
+
+function checkLibrary() {
+  const dist = path.join(rootDir, 'dist', 'index.mjs');
+  if (!existsSync(dist)) throw new Error('dist/index.mjs is missing: run `npm run build` first');
+  const distTime = statSync(path.join(rootDir, 'dist', 'index.js')).mtimeMs;
+  const libDir = path.join(rootDir, 'lib');
+  const stale = readdirSync(libDir).filter((f) => f.endsWith('.ts') && statSync(path.join(libDir, f)).mtimeMs > distTime);
+  if (stale.length) log(`warning: dist/ is older than lib/${stale[0]}: run \`npm run build\` for current figures`);
+}
+
+function commandVersion(file, args) {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n')[0];
+  } catch {
+    return null;
+  }
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  let gitCommit = null;
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: rootDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {}
+  let nofile = null;
+  try {
+    nofile = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8')).slice(1, 3).map(Number);
+  } catch {}
+  return {
+    kernel: os.release(),
+    arch: process.arch,
+    cpu_model: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    memory_mib: Math.round(os.totalmem() / 2 ** 20),
+    node: process.version,
+    v8: process.versions.v8,
+    libuv: process.versions.uv,
+    python: commandVersion('python3', ['--version']),
+    cc: commandVersion('cc', ['--version']),
+    pid_max: Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')),
+    rlimit_nofile: nofile && { soft: nofile[0], hard: nofile[1] },
+    loadavg_at_start: os.loadavg(),
+    git_commit: gitCommit,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Runs a section worker in a fresh node; returns its BENCH-RESULT object. */
+function worker(file, args, nodeFlags = []) {
+  return new Promise((resolve, reject) => {
+    const child = cpSpawn(process.execPath, [...nodeFlags, path.join(benchDir, 'sections', file), JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: rootDir,
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const line = stdout.split('\n').find((l) => l.startsWith('BENCH-RESULT '));
+      if (code !== 0 || !line) {
+        reject(new Error(`worker ${file} failed (${code ?? signal}): ${stdout.slice(-500)}`));
+        return;
+      }
+      resolve(JSON.parse(line.slice('BENCH-RESULT '.length)));
+    });
+  });
+}
+
+const hasPython = commandVersion('python3', ['--version']) !== null;
+async function python(args) {
+  if (!hasPython) return { name: 'python-asyncio', skipped: 'python3 not found' };
+  return runPeer('python3', [asyncioPeer, ...args]);
+}
+
+// ---- sections -----------------------------------------------------------------------
+const LAT_PEERS = {
+  'c-poll': 'C poll (limit)',
+  'pidfd-spawn': 'pidfd.spawn',
+  'pidfd-open': 'pidfd.open (cp child)',
+  child_process: "child_process 'exit'",
+  'python-asyncio': 'Python asyncio',
+  'kill0-10ms': 'kill(pid,0) every 10 ms',
+  'kill0-100ms': 'kill(pid,0) every 100 ms',
+};
+
+async function latencySection() {
+  log(`latency: ${opts.runs} runs per peer`);
+  const c = await runPeer(limitBin, ['latency', String(opts.runs)]);
+  const node = await worker('latency.mjs', { runs: opts.runs, warmup: opts.quick ? 2 : 10 });
+  const py = await python(['latency', String(opts.runs)]);
+  const raw = { 'c-poll': c, ...node.peers, 'python-asyncio': py };
+  const peers = {};
+  for (const [name, r] of Object.entries(raw)) {
+    if (r.skipped) {
+      peers[name] = { label: LAT_PEERS[name], skipped: r.skipped };
+      continue;
+    }
+    peers[name] = { label: LAT_PEERS[name], ...summary(r.samples_ns), samples_ns: r.samples_ns };
+    if (r.python) peers[name].python = r.python;
+  }
+  const base = peers['c-poll'];
+  for (const p of Object.values(peers)) {
+    if (p.skipped) continue;
+    p.median_vs_c = p.median_ns / base.median_ns;
+    p.p99_vs_c = p.p99_ns / base.p99_ns;
+  }
+  return {
+    what: 'kill(SIGKILL) through the handle -> exit notification, one /bin/sleep child at a time',
+    runs: opts.runs,
+    warmup: opts.quick ? 2 : 10, // the C and Python peers always warm up with 10
+    polling_victims: 'not our children: started and reaped at once by bench/.build/reaper serve; poll phase random per run',
+    peers,
+  };
+}
+
+async function spawnSection() {
+  const n = opts.spawns;
+  log(`spawn: ${n} spawns of /bin/true per measurement`);
+  const results = [];
+  for (const k of [1, 8]) {
+    const c = await runPeer(limitBin, ['spawn', String(n), String(k)]);
+    results.push({ peer: 'c-posix_spawn', n, inflight: k, elapsed_ns: c.elapsed_ns, spawns_per_s: (n / c.elapsed_ns) * 1e9 });
+  }
+  const node = await worker('spawn.mjs', { n, inflight: [1, 8], heapMiB: 0 });
+  results.push(...node.results);
+  for (const k of [1, 8]) {
+    const py = await python(['spawn', String(n), String(k)]);
+    if (py.skipped) results.push({ peer: 'python-asyncio', inflight: k, skipped: py.skipped });
+    else
+      results.push({ peer: 'python-asyncio', n, inflight: k, elapsed_ns: py.elapsed_ns, spawns_per_s: (n / py.elapsed_ns) * 1e9, child_watcher: py.child_watcher });
+  }
+  const order = ['c-posix_spawn', 'pidfd', 'child_process', 'python-asyncio'];
+  results.sort((a, b) => a.inflight - b.inflight || order.indexOf(a.peer) - order.indexOf(b.peer));
+  return { what: "spawn('/bin/true', [], {stdio:'ignore'}) + wait for exit; spawns/s; block = time inside spawn()", heap_mib: 0, results };
+}
+
+async function heapSection() {
+  log(`heap: ${opts.heapSpawns} spawns per measurement with ${opts.heapMiB} MiB of live JS heap`);
+  const node = await worker('spawn.mjs', { n: opts.heapSpawns, inflight: [1, 8], heapMiB: opts.heapMiB }, ['--max-old-space-size=4096', '--expose-gc']);
+  return { what: `the same, in a node holding ${opts.heapMiB} MiB of live JS objects and arrays`, heap_mib: opts.heapMiB, heap: node.heap, results: node.results };
+}
+
+async function scaleSection() {
+  log(`scale: ${opts.scale} processes (two batches; starting them takes a while)`);
+  const r = await worker('scale.mjs', { n: opts.scale, idleMs: opts.idleMs, readFileMs: opts.readFileMs, pollMs: 100 }, ['--expose-gc']);
+  r.storm_vs_c = r.pidfd.storm_ns / r.c_epoll.storm_ns;
+  return r;
+}
+
+// ---- goals --------------------------------------------------------------------------
+function goals(res) {
+  const g = [];
+  const add = (section, id, text, value, target, met, unit = '') => g.push({ section, id, goal: text, value, target, unit, met: Boolean(met) });
+  const lat = res.latency?.peers;
+  if (lat) {
+    for (const ours of ['pidfd-spawn', 'pidfd-open']) {
+      const p = lat[ours];
+      if (!p || p.skipped) continue;
+      add('latency', `${ours}.median_vs_c`, `${p.label}: median <= 1.15x C`, p.median_vs_c, 1.15, p.median_vs_c <= 1.15, 'x');
+      add('latency', `${ours}.p99_vs_c`, `${p.label}: p99 <= 2x C p99`, p.p99_vs_c, 2, p.p99_vs_c <= 2, 'x');
+      for (const other of ['child_process', 'python-asyncio']) {
+        const o = lat[other];
+        if (!o || o.skipped) continue;
+        const ratio = p.median_ns / o.median_ns;
+        add('latency', `${ours}.below_${other}`, `${p.label}: median below ${o.label}`, ratio, 1, ratio < 1, 'x');
+      }
+    }
+  }
+  const find = (list, peer, k) => list?.find((r) => r.peer === peer && r.inflight === k && !r.skipped);
+  for (const k of [1, 8]) {
+    const sp = res.spawn?.results;
+    const ours = find(sp, 'pidfd', k);
+    const cp = find(sp, 'child_process', k);
+    const c = find(sp, 'c-posix_spawn', k);
+    if (ours && cp) add('spawn', `spawn.k${k}.vs_cp`, `spawns/s, ${k} in flight: >= 2x child_process`, ours.spawns_per_s / cp.spawns_per_s, 2, ours.spawns_per_s >= 2 * cp.spawns_per_s, 'x');
+    if (ours && c) add('spawn', `spawn.k${k}.vs_c`, `spawns/s, ${k} in flight: >= 0.8x C posix_spawn`, ours.spawns_per_s / c.spawns_per_s, 0.8, ours.spawns_per_s >= 0.8 * c.spawns_per_s, 'x');
+    const hp = res.heap?.results;
+    const hOurs = find(hp, 'pidfd', k);
+    const hCp = find(hp, 'child_process', k);
+    if (hOurs && hCp)
+      add('heap', `heap.k${k}.vs_cp`, `spawns/s at ${res.heap.heap_mib} MiB heap, ${k} in flight: >= 20x child_process`, hOurs.spawns_per_s / hCp.spawns_per_s, 20, hOurs.spawns_per_s >= 20 * hCp.spawns_per_s, 'x');
+  }
+  const sc = res.scale;
+  if (sc) {
+    add('scale', 'scale.rss_per_watch', `RSS added per watch <= 1 KiB`, sc.memory.rss_per_watch_bytes, 1024, sc.memory.rss_per_watch_bytes <= 1024, 'B');
+    add('scale', 'scale.idle_cpu', `idle CPU with ${sc.n} watches over ${sc.idle_ms} ms <= 0.1%`, sc.idle.cpu_percent, 0.1, sc.idle.cpu_percent <= 0.1, '%');
+    add('scale', 'scale.storm_vs_c', `kill storm of ${sc.n} until all settled <= 1.5x C epoll`, sc.storm_vs_c, 1.5, sc.storm_vs_c <= 1.5, 'x');
+    add('threadpool', 'threadpool.readfile_ratio', `readFile throughput with/without ${sc.n} watches ~1 (>= 0.9)`, sc.read_file.ratio, 0.9, sc.read_file.ratio >= 0.9, 'x');
+  }
+  return g;
+}
+
+// ---- table --------------------------------------------------------------------------
+const us = (ns) => (ns === undefined || Number.isNaN(ns) ? '-' : (ns / 1e3).toFixed(ns < 1e5 ? 1 : 0));
+const x = (v) => (v === undefined || !Number.isFinite(v) ? '-' : v >= 100 ? `${v.toFixed(0)}x` : `${v.toFixed(2)}x`);
+
+function table(rows, header) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const fmt = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+}
+
+function printReport(res) {
+  const out = [];
+  if (res.latency) {
+    const p = res.latency.peers;
+    const ours = p['pidfd-spawn'];
+    out.push(`\n1. Exit-notification latency (SIGKILL -> exit seen), ${res.latency.runs} runs, microseconds`);
+    const rows = Object.entries(p).map(([, v]) =>
+      v.skipped ? [v.label, 'skipped', '', '', '', ''] : [v.label, us(v.median_ns), us(v.p99_ns), x(v.median_vs_c), x(v.p99_vs_c), x(ours.median_ns / v.median_ns)],
+    );
+    out.push(table(rows, ['peer', 'median', 'p99', 'median/C', 'p99/C', 'pidfd.spawn/peer']));
+  }
+  const spawnRows = (sec) =>
+    sec.results.map((r) =>
+      r.skipped
+        ? [r.peer, r.inflight, 'skipped', '', '', '', '']
+        : (() => {
+            const c = res.spawn?.results.find((q) => q.peer === 'c-posix_spawn' && q.inflight === r.inflight);
+            const ours = sec.results.find((q) => q.peer === 'pidfd' && q.inflight === r.inflight);
+            return [
+              r.peer,
+              r.inflight,
+              r.spawns_per_s.toFixed(0),
+              r.block_median_ns === undefined ? '-' : us(r.block_median_ns),
+              r.block_p99_ns === undefined ? '-' : us(r.block_p99_ns),
+              c ? x(r.spawns_per_s / c.spawns_per_s) : '-',
+              ours ? x(ours.spawns_per_s / r.spawns_per_s) : '-',
+            ];
+          })(),
+    );
+  const spawnHeader = ['peer', 'in flight', 'spawns/s', 'block med us', 'block p99 us', 'vs C (0 MiB)', 'pidfd/peer'];
+  if (res.spawn) {
+    out.push(`\n2a. Spawn throughput, /bin/true, ${res.spawn.results[0].n} spawns, no extra heap`);
+    out.push(table(spawnRows(res.spawn), spawnHeader));
+  }
+  if (res.heap) {
+    const h = res.heap.heap;
+    out.push(`\n2b. Spawn throughput with ${h.heap_used_mib.toFixed(0)} MiB of live JS heap (RSS ${h.rss_mib.toFixed(0)} MiB), ${res.heap.results[0].n} spawns`);
+    out.push(table(spawnRows(res.heap), spawnHeader));
+  }
+  if (res.scale) {
+    const s = res.scale;
+    out.push(`\n3. Scale: ${s.n} processes (not our children) watched at once`);
+    out.push(
+      table(
+        [
+          ['RSS added per watch', `${s.memory.rss_per_watch_bytes.toFixed(0)} B`, `heap ${s.memory.heap_used_per_watch_bytes.toFixed(0)} B/watch; kernel slab ~${s.memory.kernel_slab_per_watch_bytes.toFixed(0)} B/watch`],
+          ['open + arm all', `${(s.memory.open_and_arm_ns / 1e6).toFixed(0)} ms`, ''],
+          ['idle CPU, watches armed', `${s.idle.cpu_percent.toFixed(3)} %`, `same process, no watches: ${s.idle_baseline.cpu_percent.toFixed(3)} %`],
+          [`idle CPU, kill(pid,0) loop /${s.poll_ms} ms`, `${s.polling.cpu_percent.toFixed(3)} %`, `${x(s.polling.cpu_percent / s.idle.cpu_percent)} the watches' figure`],
+          ['kill storm, C epoll (limit)', `${(s.c_epoll.storm_ns / 1e6).toFixed(1)} ms`, `kill() took ${(s.c_epoll.kill_ns / 1e6).toFixed(1)} ms; first ready at ${(s.c_epoll.first_ready_ns / 1e6).toFixed(1)} ms`],
+          ['kill storm, pidfd (all exited settled)', `${(s.pidfd.storm_ns / 1e6).toFixed(1)} ms`, `kill() took ${(s.pidfd.kill_ns / 1e6).toFixed(1)} ms; first settled at ${(s.pidfd.first_ready_ns / 1e6).toFixed(1)} ms; ${x(s.storm_vs_c)} C`],
+        ],
+        ['measure', 'value', 'notes'],
+      ),
+    );
+    out.push(`\n4. No threadpool: fs.promises.readFile (1 KiB file, ${s.read_file_concurrency} at a time), ${s.read_file.with_rounds.length} alternating rounds`);
+    out.push(
+      table(
+        [
+          ['without watches', s.read_file.without_ops_per_s.toFixed(0)],
+          [`with ${s.n} pending watches`, s.read_file.with_ops_per_s.toFixed(0)],
+          ['ratio with/without', `${s.read_file.ratio.toFixed(3)} (rounds: ${s.read_file.round_ratios.map((r) => r.toFixed(2)).join(', ')})`],
+        ],
+        ['readFile', 'ops/s'],
+      ),
+    );
+  }
+  out.push('\nGoals');
+  out.push(table(res.goals.map((g) => [g.goal, `${g.unit === 'B' ? g.value.toFixed(0) : g.value.toFixed(3)}${g.unit === 'x' ? 'x' : ` ${g.unit}`}`, g.met ? 'yes' : 'NO']), ['goal', 'measured', 'met']));
+  console.log(out.join('\n'));
+}
+
+// ---- main ---------------------------------------------------------------------------
+async function main() {
+  const t0 = Date.now();
+  compile(path.join(benchDir, 'peers', 'limit.c'), limitBin);
+  compile(path.join(benchDir, 'helpers', 'reaper.c'), reaperBin);
+  checkLibrary();
+  const results = {
+    schema: 1,
+    command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    options: { ...opts, out: undefined, svg: undefined },
+    machine: machineInfo(),
+  };
+  const sections = { latency: latencySection, spawn: spawnSection, heap: heapSection, scale: scaleSection };
+  for (const name of opts.only) results[name] = await sections[name]();
+  results.goals = goals(results);
+  results.goals_met = results.goals.filter((g) => g.met).length;
+  results.goals_total = results.goals.length;
+  results.elapsed_s = (Date.now() - t0) / 1000;
+  printReport(results);
+  writeFileSync(opts.out, JSON.stringify(results, null, 1) + '\n');
+  writeFileSync(opts.svg, renderSvg(results));
+  log(`wrote ${path.relative(process.cwd(), opts.out)} and ${path.relative(process.cwd(), opts.svg)} in ${results.elapsed_s.toFixed(1)} s; goals met ${results.goals_met}/${results.goals_total}`);
+  if (opts.strict && results.goals_met < results.goals_total) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(`[bench] failed: ${e.stack ?? e}`);
+  process.exitCode = 1;
+});

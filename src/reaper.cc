@@ -1,0 +1,89 @@
+// Children whose environment is gone (a worker terminated while they ran) still have to be
+// reaped, or they stay zombies for the life of the process. No loop is left to watch them,
+// so one process-wide thread does, started the first time it is needed.
+#include <poll.h>
+#include <uv.h>
+
+#include <cstring>
+#include <vector>
+
+#include "reaper.h"
+#include "syscalls.h"
+
+namespace pidfd {
+
+namespace {
+
+uv_once_t init_once = UV_ONCE_INIT;
+uv_mutex_t mutex;
+std::vector<int> orphans;  // pidfds of our unreaped children
+int wake_fd = -1;          // eventfd: a new orphan arrived
+bool started = false;
+
+void Init() {
+  uv_mutex_init(&mutex);
+  wake_fd = static_cast<int>(syscall(SYS_eventfd2, 0, 01000000 /* EFD_CLOEXEC */));
+}
+
+// Reaps the child if it has exited; returns true when the pidfd is done with.
+bool TryReap(int fd) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  long r;
+  do r = sys_waitid_pidfd(fd, &si, WEXITED | WNOHANG);
+  while (r == -EINTR);
+  return r < 0 || si.si_pid != 0;  // reaped, or someone else did (ECHILD)
+}
+
+void Run(void*) {
+  std::vector<struct pollfd> fds;
+  for (;;) {
+    uv_mutex_lock(&mutex);
+    fds.assign(1, {wake_fd, POLLIN, 0});
+    for (int fd : orphans) fds.push_back({fd, POLLIN, 0});
+    uv_mutex_unlock(&mutex);
+    if (poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[0].revents) {
+      uint64_t count;
+      if (syscall(SYS_read, wake_fd, &count, sizeof count) < 0) {
+        // spurious: the next poll tells
+      }
+    }
+    uv_mutex_lock(&mutex);
+    for (size_t i = 1; i < fds.size(); i++) {
+      if (fds[i].revents == 0 || !TryReap(fds[i].fd)) continue;
+      sys_close(fds[i].fd);
+      for (size_t j = 0; j < orphans.size(); j++) {
+        if (orphans[j] == fds[i].fd) {
+          orphans[j] = orphans.back();
+          orphans.pop_back();
+          break;
+        }
+      }
+    }
+    uv_mutex_unlock(&mutex);
+  }
+}
+
+}  // namespace
+
+void AdoptOrphan(int pidfd) {
+  if (TryReap(pidfd)) {
+    sys_close(pidfd);
+    return;
+  }
+  uv_once(&init_once, Init);
+  uv_mutex_lock(&mutex);
+  orphans.push_back(pidfd);
+  if (!started) {
+    static uv_thread_t thread;  // never joined: it serves the process until exit
+    started = uv_thread_create(&thread, Run, nullptr) == 0;
+  }
+  uv_mutex_unlock(&mutex);
+  uint64_t one = 1;
+  if (syscall(SYS_write, wake_fd, &one, sizeof one) < 0) {
+    // the eventfd cannot overflow at one write per orphan
+  }
+}
+
+}  // namespace pidfd
