@@ -9,19 +9,21 @@ import { spawn as cpSpawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { asyncioPeer, benchDir, buildDir, limitBin, reaperBin, rootDir, runPeer, summary } from './lib/common.mjs';
+import { asyncioPeer, benchDir, buildDir, limitBin, median, percentile, reaperBin, rootDir, runPeer, summary } from './lib/common.mjs';
 import { renderSvg } from './lib/svg.mjs';
 
 // ---- options ------------------------------------------------------------------------
 const USAGE = `usage: node bench/run.mjs [options]
   --quick             tiny sizes (a few seconds; the smoke test uses it)
-  --runs N            latency runs per peer (default 300; quick 20)
+  --runs N            latency runs per peer (default 300; quick 10)
   --spawns N          spawns per throughput measurement (default 2000; quick 40)
   --heap-spawns N     spawns per measurement with the big heap (default 300; quick 20)
   --heap-mib N        live JS heap for the big-heap spawn test (default 1024; quick 64)
   --scale N           processes watched at once (default 10000; quick 200)
-  --idle-ms N         idle-CPU window (default 5000; quick 200)
-  --readfile-ms N     readFile round length (default 1000; quick 100)
+  --idle-ms N         idle-CPU window (default 5000; quick 100)
+  --readfile-ms N     readFile round length (default 1000; quick 50)
+  --rounds N          latency and spawn runs are split into N rounds, peers in turn
+                      (default 5; quick 1)
   --only LIST         comma list of sections: latency,spawn,heap,scale (default all)
   --out FILE          JSON output (default bench/results.json)
   --svg FILE          SVG output (default bench/results.svg)
@@ -49,6 +51,7 @@ function parseArgs(argv) {
       case '--scale': o.scale = num(flag, value()); break;
       case '--idle-ms': o.idleMs = num(flag, value()); break;
       case '--readfile-ms': o.readFileMs = num(flag, value()); break;
+      case '--rounds': o.rounds = num(flag, value()); break;
       case '--only': o.only = value().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--out': o.out = path.resolve(value()); break;
       case '--svg': o.svg = path.resolve(value()); break;
@@ -57,8 +60,8 @@ function parseArgs(argv) {
     }
   }
   const d = o.quick
-    ? { runs: 20, spawns: 40, heapSpawns: 20, heapMiB: 64, scale: 200, idleMs: 200, readFileMs: 100 }
-    : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, scale: 10000, idleMs: 5000, readFileMs: 1000 };
+    ? { runs: 10, spawns: 40, heapSpawns: 20, heapMiB: 64, scale: 200, idleMs: 100, readFileMs: 50, rounds: 1 }
+    : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, scale: 10000, idleMs: 5000, readFileMs: 1000, rounds: 5 };
   for (const k of Object.keys(d)) o[k] ??= d[k];
   o.only ??= ['latency', 'spawn', 'heap', 'scale'];
   for (const s of o.only) if (!['latency', 'spawn', 'heap', 'scale'].includes(s)) throw new Error(`unknown section ${s}`);
@@ -162,11 +165,24 @@ const LAT_PEERS = {
 };
 
 async function latencySection() {
-  log(`latency: ${opts.runs} runs per peer`);
-  const c = await runPeer(limitBin, ['latency', String(opts.runs)]);
-  const node = await worker('latency.mjs', { runs: opts.runs, warmup: opts.quick ? 2 : 10 });
-  const py = await python(['latency', String(opts.runs)]);
-  const raw = { 'c-poll': c, ...node.peers, 'python-asyncio': py };
+  // Rounds: every peer runs runs/rounds samples per round, peers in turn, so that load
+  // from elsewhere on the machine drifts over all peers alike.
+  const per = Math.ceil(opts.runs / opts.rounds);
+  log(`latency: ${per * opts.rounds} runs per peer in ${opts.rounds} round(s)`);
+  const raw = {};
+  const append = (name, r) => {
+    if (r.skipped) raw[name] = r;
+    else if (!raw[name]?.skipped) {
+      raw[name] ??= { ...r, samples_ns: [] };
+      raw[name].samples_ns.push(...r.samples_ns);
+    }
+  };
+  for (let round = 0; round < opts.rounds; round++) {
+    append('c-poll', await runPeer(limitBin, ['latency', String(per)]));
+    const node = await worker('latency.mjs', { runs: per, warmup: opts.quick ? 2 : 10 });
+    for (const [name, r] of Object.entries(node.peers)) append(name, r);
+    append('python-asyncio', await python(['latency', String(per)]));
+  }
   const peers = {};
   for (const [name, r] of Object.entries(raw)) {
     if (r.skipped) {
@@ -184,28 +200,60 @@ async function latencySection() {
   }
   return {
     what: 'kill(SIGKILL) through the handle -> exit notification, one /bin/sleep child at a time',
-    runs: opts.runs,
-    warmup: opts.quick ? 2 : 10, // the C and Python peers always warm up with 10
+    runs: per * opts.rounds,
+    rounds: opts.rounds,
+    warmup_per_round: opts.quick ? 2 : 10, // the C and Python peers always warm up with 10
     polling_victims: 'not our children: started and reaped at once by bench/.build/reaper serve; poll phase random per run',
     peers,
   };
 }
 
-async function spawnSection() {
-  const n = opts.spawns;
-  log(`spawn: ${n} spawns of /bin/true per measurement`);
-  const results = [];
-  for (const k of [1, 8]) {
-    const c = await runPeer(limitBin, ['spawn', String(n), String(k)]);
-    results.push({ peer: 'c-posix_spawn', n, inflight: k, elapsed_ns: c.elapsed_ns, spawns_per_s: (n / c.elapsed_ns) * 1e9 });
+/** Sums per-round spawn measurements of one peer and in-flight count into one row. */
+function mergeSpawnRows(rows) {
+  const merged = { peer: rows[0].peer, inflight: rows[0].inflight, n: 0, elapsed_ns: 0, rounds: rows.length };
+  const blocks = [];
+  for (const r of rows) {
+    merged.n += r.n;
+    merged.elapsed_ns += r.elapsed_ns;
+    if (r.block_samples_ns) blocks.push(...r.block_samples_ns);
+    if (r.child_watcher) merged.child_watcher = r.child_watcher;
   }
-  const node = await worker('spawn.mjs', { n, inflight: [1, 8], heapMiB: 0 });
-  results.push(...node.results);
-  for (const k of [1, 8]) {
-    const py = await python(['spawn', String(n), String(k)]);
-    if (py.skipped) results.push({ peer: 'python-asyncio', inflight: k, skipped: py.skipped });
-    else
-      results.push({ peer: 'python-asyncio', n, inflight: k, elapsed_ns: py.elapsed_ns, spawns_per_s: (n / py.elapsed_ns) * 1e9, child_watcher: py.child_watcher });
+  merged.spawns_per_s = (merged.n / merged.elapsed_ns) * 1e9;
+  merged.round_spawns_per_s = rows.map((r) => (r.n / r.elapsed_ns) * 1e9);
+  if (blocks.length) {
+    merged.block_median_ns = median(blocks);
+    merged.block_p99_ns = percentile(blocks, 99);
+    merged.block_mean_ns = blocks.reduce((a, b) => a + b, 0) / blocks.length;
+    merged.block_samples_ns = blocks;
+  }
+  return merged;
+}
+
+async function spawnSection() {
+  const per = Math.ceil(opts.spawns / opts.rounds);
+  log(`spawn: ${per * opts.rounds} spawns of /bin/true per measurement in ${opts.rounds} round(s)`);
+  const rows = [];
+  let skipped = null;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const k of [1, 8]) {
+      const c = await runPeer(limitBin, ['spawn', String(per), String(k)]);
+      rows.push({ peer: 'c-posix_spawn', n: per, inflight: k, elapsed_ns: c.elapsed_ns });
+    }
+    const node = await worker('spawn.mjs', { n: per, inflight: [1, 8], heapMiB: 0 });
+    rows.push(...node.results);
+    for (const k of [1, 8]) {
+      const py = await python(['spawn', String(per), String(k)]);
+      if (py.skipped) skipped = py.skipped;
+      else rows.push({ peer: 'python-asyncio', n: per, inflight: k, elapsed_ns: py.elapsed_ns, child_watcher: py.child_watcher });
+    }
+  }
+  const results = [];
+  for (const peer of ['c-posix_spawn', 'pidfd', 'child_process', 'python-asyncio']) {
+    for (const k of [1, 8]) {
+      const mine = rows.filter((r) => r.peer === peer && r.inflight === k);
+      if (mine.length) results.push(mergeSpawnRows(mine));
+      else if (peer === 'python-asyncio' && skipped) results.push({ peer, inflight: k, skipped });
+    }
   }
   const order = ['c-posix_spawn', 'pidfd', 'child_process', 'python-asyncio'];
   results.sort((a, b) => a.inflight - b.inflight || order.indexOf(a.peer) - order.indexOf(b.peer));
@@ -215,7 +263,8 @@ async function spawnSection() {
 async function heapSection() {
   log(`heap: ${opts.heapSpawns} spawns per measurement with ${opts.heapMiB} MiB of live JS heap`);
   const node = await worker('spawn.mjs', { n: opts.heapSpawns, inflight: [1, 8], heapMiB: opts.heapMiB }, ['--max-old-space-size=4096', '--expose-gc']);
-  return { what: `the same, in a node holding ${opts.heapMiB} MiB of live JS objects and arrays`, heap_mib: opts.heapMiB, heap: node.heap, results: node.results };
+  const results = node.results.map((r) => mergeSpawnRows([r]));
+  return { what: `the same, in a node holding ${opts.heapMiB} MiB of live JS objects and arrays`, heap_mib: opts.heapMiB, heap: node.heap, results };
 }
 
 async function scaleSection() {
@@ -280,6 +329,9 @@ function table(rows, header) {
 
 function printReport(res) {
   const out = [];
+  const m = res.machine;
+  out.push(`pidfd bench: Linux ${m.kernel}, ${m.cpus}x ${m.cpu_model}, Node ${m.node}, ${m.python ?? 'no python3'}; load average ${m.loadavg_at_start[0].toFixed(2)} at start, ${m.loadavg_at_end[0].toFixed(2)} at end`);
+  if (Math.max(m.loadavg_at_start[0], m.loadavg_at_end[0]) > 1) out.push('warning: the machine was busy with other work during the run; expect noisy figures (p99 above all)');
   if (res.latency) {
     const p = res.latency.peers;
     const ours = p['pidfd-spawn'];
@@ -363,11 +415,17 @@ async function main() {
     machine: machineInfo(),
   };
   const sections = { latency: latencySection, spawn: spawnSection, heap: heapSection, scale: scaleSection };
-  for (const name of opts.only) results[name] = await sections[name]();
+  results.section_seconds = {};
+  for (const name of opts.only) {
+    const ts = Date.now();
+    results[name] = await sections[name]();
+    results.section_seconds[name] = (Date.now() - ts) / 1000;
+  }
   results.goals = goals(results);
   results.goals_met = results.goals.filter((g) => g.met).length;
   results.goals_total = results.goals.length;
   results.elapsed_s = (Date.now() - t0) / 1000;
+  results.machine.loadavg_at_end = os.loadavg();
   printReport(results);
   writeFileSync(opts.out, JSON.stringify(results, null, 1) + '\n');
   writeFileSync(opts.svg, renderSvg(results));

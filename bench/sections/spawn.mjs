@@ -85,6 +85,7 @@ async function measure(peer, total, inflight) {
     block_median_ns: median(blocks),
     block_p99_ns: percentile(blocks, 99),
     block_mean_ns: blocks.reduce((a, b) => a + b, 0) / blocks.length,
+    block_samples_ns: blocks,
   };
 }
 
