@@ -1,5 +1,8 @@
 // pidfd: Linux process handles for Node.js.
-export { open, Pidfd } from './pidfd';
+export { open, Pidfd, type SignalScope, type TerminateOptions } from './pidfd';
 export { spawn, Subprocess, type SpawnOptions, type StdioOption } from './subprocess';
+export { from } from './from-child';
+export { features, type Features } from './features';
 export type { ExitStatus } from './exit-status';
+export type { ProcessInfo } from './info';
 export type { SystemError } from './errors';

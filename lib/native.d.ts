@@ -5,6 +5,18 @@ export interface Native {
   open(pid: number, flags: number): number;
   /** pidfd_send_signal(fd, signal, NULL, flags) → 0 | -errno */
   sendSignal(fd: number, signal: number, flags: number): number;
+  /** pidfd_getfd(fd, target, 0) → a new close-on-exec fd | -errno */
+  getfd(fd: number, target: number): number;
+  /** process_mrelease(fd, 0) → 0 | -errno */
+  mrelease(fd: number): number;
+  /** waitid(P_PIDFD, fd, options) → 0 | -errno (the status is not returned) */
+  waitid(fd: number, options: number): number;
+  /** ioctl(fd, PIDFD_GET_INFO) with mask; out receives struct pidfd_info (72 bytes) → 0 | -errno */
+  getInfo(fd: number, mask: number, out: Uint8Array): number;
+  /** fstat + fstatfs: out = [st_ino, filesystem magic] → 0 | -errno */
+  stat(fd: number, out: Float64Array): number;
+  /** 1 when the kernel keeps exit records (PIDFD_INFO_EXIT), 0 when not, or -errno */
+  probeExitRecord(): number;
   /** close(fd) → 0 | -errno */
   close(fd: number): number;
   /** poll(fd, POLLIN, 0) → 1 once the thread group has exited, 0 while it runs, or -errno */
@@ -28,8 +40,12 @@ export interface Native {
   ): number;
   /** Which clone method spawn() uses now: 0 clone3, 1 clone(CLONE_PIDFD), 2 fork + pidfd_open */
   spawnMethod(): number;
-  /** Watches fd on this environment's loop; on success the watcher owns fd. → 0 | -errno */
-  watch(fd: number, id: number, reap: boolean, ref: boolean): number;
+  /**
+   * Watches fd on this environment's loop; on success the watcher owns fd. mode: 0 report
+   * the exit, 1 reap our child (waitid), 2 wait up to recordWaitMs for the reap and read the
+   * kernel's exit record. → 0 | -errno
+   */
+  watch(fd: number, id: number, mode: number, ref: boolean, recordWaitMs: number): number;
   /** Lets go of a watch and its fd (an unreaped child of ours is reaped first). */
   unwatch(id: number): void;
   refWatch(id: number, ref: boolean): void;

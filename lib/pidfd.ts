@@ -1,18 +1,44 @@
 // class Pidfd: a handle on one process for good. Its fd never refers to another process,
 // whatever happens to the pid.
+import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import { native } from './binding';
-import { closedError, systemError } from './errors';
+import { closedError, invalidArgValue, systemError } from './errors';
 import { exitStatus, type ExitStatus } from './exit-status';
+import { featureError, hasFeature, type FeatureName } from './features';
+import { processInfo, type ProcessInfo } from './info';
 import { signalNumber } from './signals';
-import { release, startWatch, track, untrack, type ExitListener, type Resources } from './watcher';
-import { validateAbortSignal, validateObject, validatePid } from './validate';
+import { validateAbortSignal, validateBoolean, validateInt, validateObject, validatePid } from './validate';
+import { release, startWatch, track, untrack, WatchMode, type ExitListener, type Resources } from './watcher';
 
-const ESRCH = -constants.errno.ESRCH;
-const ECHILD = -constants.errno.ECHILD;
+const { ESRCH, ECHILD, ENOSYS, ENOENT, EINVAL } = constants.errno;
+const PIDFD_THREAD = 0o200; // O_EXCL
 
-/** Guards the constructor: handles come from open() and spawn() only. */
+/** kill() scopes: pidfd_send_signal's PIDFD_SIGNAL_* flags (Linux 6.9). */
+const scopes = { thread: 1, process: 2, processGroup: 4 } as const;
+export type SignalScope = keyof typeof scopes;
+
+export interface TerminateOptions {
+  /** Sent first. Default 'SIGTERM'. */
+  signal?: NodeJS.Signals | number;
+  /** Milliseconds to wait for the exit before sending killSignal. Default 5000; Infinity never escalates. */
+  timeout?: number;
+  /** Sent when the timeout expires. Default 'SIGKILL'. */
+  killSignal?: NodeJS.Signals | number;
+  /** Stops waiting (rejecting with its reason) and cancels the escalation. */
+  abortSignal?: AbortSignal;
+}
+
+/** Guards the constructor: handles come from open(), spawn() and from() only. */
 export const kCreate = Symbol('pidfd.create');
+
+/** @internal How a handle learns of its process's exit. */
+export interface HandleKind {
+  mode: WatchMode;
+  thread: boolean;
+  /** Where the status comes from when the kernel cannot tell (from(): the ChildProcess). */
+  statusFallback?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
 
 interface Deferred {
   promise: Promise<ExitStatus>;
@@ -32,24 +58,33 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/** A negative errno from the native layer as an Error; ENOSYS names the missing feature. */
+function failure(r: number, syscall: string, feature?: FeatureName): Error {
+  return feature !== undefined && r === -ENOSYS ? featureError(feature, r) : systemError(r, syscall);
+}
+
 export class Pidfd implements ExitListener {
-  /** The process id this handle was opened for. */
+  /** The process (or, for a thread handle, thread) id this handle was opened for. */
   readonly pid: number;
+  /** True for a thread handle from open(tid, { thread: true }). */
+  readonly thread: boolean;
   readonly #resources: Resources;
-  readonly #reap: boolean;
+  readonly #kind: HandleKind;
   #exit: Deferred | undefined;
   #status: ExitStatus | undefined;
+  #inode: number | null | undefined;
   #closed = false;
   #ref = true;
 
   /** @internal */
-  constructor(token: symbol, pid: number, fd: number, reap: boolean) {
+  constructor(token: symbol, pid: number, fd: number, kind: HandleKind) {
     if (token !== kCreate) throw new TypeError('Illegal constructor: use pidfd.open() or pidfd.spawn()');
     this.pid = pid;
+    this.thread = kind.thread;
     this.#resources = { fd, watch: 0 };
-    this.#reap = reap;
+    this.#kind = kind;
     track(this, this.#resources);
-    if (reap) this.#arm(); // our own child: always watched, so it is always reaped
+    if (kind.mode === WatchMode.Reap) this.#arm(); // our own child: always watched, so always reaped
   }
 
   /** The pidfd, or -1 once closed. */
@@ -65,6 +100,19 @@ export class Pidfd implements ExitListener {
   get running(): boolean {
     if (this.#closed || this.#status !== undefined) return false;
     return native.readable(this.#resources.fd) === 0;
+  }
+
+  /**
+   * The pidfs inode (Linux 6.9+): an identity that, unlike the pid, is never reused for the
+   * life of the system. null where the kernel has no pidfs, or once closed before first read.
+   */
+  get inode(): number | null {
+    if (this.#inode === undefined) {
+      if (this.#closed || !hasFeature('inode')) return null;
+      const out = new Float64Array(2);
+      this.#inode = native.stat(this.#resources.fd, out) === 0 ? out[0] : null;
+    }
+    return this.#inode;
   }
 
   /** Settles once the whole thread group has exited; the same promise on every access. */
@@ -87,16 +135,85 @@ export class Pidfd implements ExitListener {
 
   /**
    * Sends a signal through the pidfd, never to whatever process reuses the pid.
-   * Returns false when the process has already exited; 0 probes.
+   * Returns false when the process has already exited; 0 probes. `scope` (Linux 6.9)
+   * directs it at the thread, the whole process, or the process group the process leads.
    */
-  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+  kill(signal: NodeJS.Signals | number = 'SIGTERM', options?: { scope?: SignalScope }): boolean {
     const number = signalNumber(signal);
+    const scope = validateObject(options, 'options').scope;
+    let flags = 0;
+    if (scope !== undefined) {
+      if (typeof scope !== 'string' || !Object.hasOwn(scopes, scope)) {
+        throw invalidArgValue('options.scope', scope, "must be 'thread', 'process' or 'processGroup'");
+      }
+      flags = scopes[scope as SignalScope];
+    }
     if (this.#closed) throw closedError();
-    if (this.#status !== undefined || native.readable(this.#resources.fd) === 1) return false;
-    const r = native.sendSignal(this.#resources.fd, number, 0);
+    if (flags !== 0 && !hasFeature('signalScope')) throw featureError('signalScope');
+    // An exited leader may still lead a live process group.
+    const exited = this.#status !== undefined || native.readable(this.#resources.fd) === 1;
+    if (exited && scope !== 'processGroup') return false;
+    const r = native.sendSignal(this.#resources.fd, number, flags);
     if (r === 0) return true;
-    if (r === ESRCH) return false;
+    if (r === -ESRCH) return false;
     throw systemError(r, 'pidfd_send_signal');
+  }
+
+  /**
+   * Sends `signal`, waits for the exit, and sends `killSignal` if it has not come after
+   * `timeout` ms. Resolves with the exit status.
+   */
+  terminate(options?: TerminateOptions): Promise<ExitStatus> {
+    const opts = validateObject(options, 'options');
+    const signal = (opts.signal ?? 'SIGTERM') as NodeJS.Signals | number;
+    const killSignal = (opts.killSignal ?? 'SIGKILL') as NodeJS.Signals | number;
+    signalNumber(signal, 'options.signal');
+    signalNumber(killSignal, 'options.killSignal');
+    let timeout = 5000;
+    if (opts.timeout !== undefined) {
+      timeout = opts.timeout === Infinity ? Infinity : validateInt(opts.timeout, 'options.timeout', 0, 0x7fffffff);
+    }
+    const abortSignal = validateAbortSignal(opts.abortSignal, 'options.abortSignal');
+    if (this.#closed) throw closedError();
+    const exit = this.onExit({ signal: abortSignal });
+    if (abortSignal?.aborted) return exit;
+    this.kill(signal);
+    if (timeout === Infinity) return exit;
+    const timer = setTimeout(() => {
+      if (!this.#closed) this.kill(killSignal);
+    }, timeout);
+    const stop = () => clearTimeout(timer);
+    exit.then(stop, stop);
+    return exit;
+  }
+
+  /** The process's ids and cgroup (PIDFD_GET_INFO, or /proc checked against the pidfd). */
+  info(): ProcessInfo {
+    if (this.#closed) throw closedError();
+    return processInfo(this.pid, this.#resources.fd);
+  }
+
+  /**
+   * Duplicates file descriptor `targetFd` of the process into ours (pidfd_getfd, Linux 5.6;
+   * needs ptrace rights over it, else EPERM). The caller owns the new, close-on-exec fd.
+   */
+  getfd(targetFd: number): number {
+    validateInt(targetFd, 'targetFd', 0, 0x7fffffff);
+    if (this.#closed) throw closedError();
+    const r = native.getfd(this.#resources.fd, targetFd);
+    if (r < 0) throw failure(r, 'pidfd_getfd', 'getfd');
+    return r;
+  }
+
+  /**
+   * Releases the memory of a process that is being killed now rather than when its exit
+   * completes (process_mrelease, Linux 5.15). Call after kill('SIGKILL'). EINVAL when the
+   * process is not dying; ESRCH when it is already gone.
+   */
+  mrelease(): void {
+    if (this.#closed) throw closedError();
+    const r = native.mrelease(this.#resources.fd);
+    if (r < 0) throw failure(r, 'process_mrelease', 'mrelease');
   }
 
   /** A pending watch keeps the event loop alive (the default). */
@@ -126,12 +243,21 @@ export class Pidfd implements ExitListener {
 
   /** @internal Called by the watcher once the thread group is empty. */
   onWatchFired(status: number, error: number): void {
-    if (error !== 0 && error !== ECHILD /* reaped elsewhere: status unknown */) {
-      this.#exit?.reject(systemError(error, this.#reap ? 'waitid' : 'uv_poll'));
+    if (error !== 0 && error !== -ECHILD /* reaped elsewhere, no record: status unknown */) {
+      this.#exit?.reject(systemError(error, this.#kind.mode === WatchMode.Reap ? 'waitid' : 'uv_poll'));
       return;
     }
-    this.#status = exitStatus(this.pid, status);
-    this.#exit?.resolve(this.#status);
+    const fallback = this.#kind.statusFallback;
+    if (status < 0 && fallback !== undefined) {
+      fallback.then(({ code, signal }) => this.#settle({ pid: this.pid, code, signal, coreDumped: false }));
+      return;
+    }
+    this.#settle(exitStatus(this.pid, status));
+  }
+
+  #settle(status: ExitStatus): void {
+    this.#status = status;
+    this.#exit?.resolve(status);
   }
 
   #arm(): Deferred {
@@ -141,7 +267,7 @@ export class Pidfd implements ExitListener {
       exit.reject(closedError());
       return exit;
     }
-    const r = startWatch(this.#resources, this, this.#reap, this.#ref);
+    const r = startWatch(this.#resources, this, this.#kind.mode, this.#ref);
     if (r < 0) exit.reject(systemError(r, 'uv_poll_init'));
     return exit;
   }
@@ -152,10 +278,38 @@ export class Pidfd implements ExitListener {
   }
 }
 
-/** Opens a pidfd for pid (pidfd_open(2)). A zombie opens; a reaped or unknown pid throws ESRCH. */
-export function open(pid: number): Pidfd {
+/** How open() watches a process that is not ours to reap. */
+export function observedKind(thread: boolean): HandleKind {
+  return { mode: !thread && hasFeature('exitInfo') ? WatchMode.Record : WatchMode.Plain, thread };
+}
+
+function threadGroupOf(tid: number): number | null {
+  try {
+    const match = fs.readFileSync(`/proc/${tid}/status`, 'utf8').match(/^Tgid:\s*(\d+)/m);
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Opens a pidfd for pid (pidfd_open(2)). A zombie opens; a reaped or unknown pid throws
+ * ESRCH. With `thread: true` (PIDFD_THREAD, Linux 6.9) pid may be any thread id: the handle
+ * exits when that thread does, and kill() signals that thread.
+ */
+export function open(pid: number, options?: { thread?: boolean }): Pidfd {
   validatePid(pid);
-  const fd = native.open(pid, 0);
-  if (fd < 0) throw systemError(fd, 'pidfd_open');
-  return new Pidfd(kCreate, pid, fd, false);
+  const opts = validateObject(options, 'options');
+  const thread = opts.thread === undefined ? false : validateBoolean(opts.thread, 'options.thread');
+  if (thread && !hasFeature('thread')) throw featureError('thread');
+  const fd = native.open(pid, thread ? PIDFD_THREAD : 0);
+  if (fd < 0) {
+    const err = systemError(fd, 'pidfd_open');
+    const tgid = fd === -ENOENT || fd === -EINVAL ? threadGroupOf(pid) : null;
+    if (!thread && tgid !== null && tgid !== pid) {
+      err.message = `pidfd_open ${err.code}: ${pid} is a thread of process ${tgid}; open it with { thread: true }`;
+    }
+    throw err;
+  }
+  return new Pidfd(kCreate, pid, fd, observedKind(thread));
 }

@@ -7,6 +7,7 @@ import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
+import { WatchMode } from './watcher';
 
 export type StdioOption = 'pipe' | 'ignore' | 'inherit';
 
@@ -37,7 +38,7 @@ export class Subprocess extends Pidfd {
 
   /** @internal */
   constructor(token: symbol, pid: number, fd: number, streams: Array<net.Socket | null>, file: string, argv: string[]) {
-    super(token, pid, fd, true);
+    super(token, pid, fd, { mode: WatchMode.Reap, thread: false });
     this.stdio = streams;
     this.stdin = streams[0] ?? null;
     this.stdout = streams[1] ?? null;

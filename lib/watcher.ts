@@ -13,6 +13,23 @@ export interface ExitListener {
   onWatchFired(status: number, error: number): void;
 }
 
+/** How a watch learns the exit status (src/watch.h). */
+export const enum WatchMode {
+  /** Report the exit only. */
+  Plain = 0,
+  /** Our own child: reap it with waitid(P_PIDFD). */
+  Reap = 1,
+  /** Someone else's: wait for its parent to reap it, then read the kernel's exit record. */
+  Record = 2,
+}
+
+/**
+ * How long a watch in Record mode waits, after the exit, for the parent to reap the process
+ * (parents normally reap within a millisecond, on SIGCHLD). A zombie that is not reaped by
+ * then resolves with a null status.
+ */
+export const EXIT_RECORD_WAIT_MS = 100;
+
 const listeners = new Map<number, ExitListener>();
 let nextId = 1;
 
@@ -52,10 +69,10 @@ export function untrack(resources: Resources): void {
  * is held strongly until the watch fires, like a ChildProcess while its child runs.
  * Returns 0 or -errno.
  */
-export function startWatch(resources: Resources, listener: ExitListener, reap: boolean, ref: boolean): number {
+export function startWatch(resources: Resources, listener: ExitListener, mode: WatchMode, ref: boolean): number {
   const id = nextId;
   nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
-  const r = native.watch(resources.fd, id, reap, ref);
+  const r = native.watch(resources.fd, id, mode, ref, EXIT_RECORD_WAIT_MS);
   if (r < 0) return r;
   resources.watch = id;
   listeners.set(id, listener);

@@ -12,6 +12,9 @@ namespace pidfd {
 Napi::Value StartWatch(const Napi::CallbackInfo& info);
 Napi::Value StopWatch(const Napi::CallbackInfo& info);
 Napi::Value RefWatch(const Napi::CallbackInfo& info);
+Napi::Value GetInfo(const Napi::CallbackInfo& info);
+Napi::Value Stat(const Napi::CallbackInfo& info);
+Napi::Value ProbeExitRecord(const Napi::CallbackInfo& info);
 
 static int32_t Arg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Int32Value();
@@ -29,6 +32,22 @@ static Napi::Value Open(const Napi::CallbackInfo& info) {
 // sendSignal(pidfd, signal, flags) -> 0 | -errno
 static Napi::Value SendSignal(const Napi::CallbackInfo& info) {
   return Result(info, sys_pidfd_send_signal(Arg(info, 0), Arg(info, 1), Arg(info, 2)));
+}
+
+// getfd(pidfd, targetfd) -> a new close-on-exec fd | -errno
+static Napi::Value Getfd(const Napi::CallbackInfo& info) {
+  return Result(info, sys_pidfd_getfd(Arg(info, 0), Arg(info, 1)));
+}
+
+// mrelease(pidfd) -> 0 | -errno
+static Napi::Value Mrelease(const Napi::CallbackInfo& info) {
+  return Result(info, sys_process_mrelease(Arg(info, 0)));
+}
+
+// waitid(pidfd, options) -> 0 | -errno; the status itself is the watcher's business.
+static Napi::Value Waitid(const Napi::CallbackInfo& info) {
+  siginfo_t si;
+  return Result(info, sys_waitid_pidfd(Arg(info, 0), &si, Arg(info, 1)));
 }
 
 // close(fd) -> 0 | -errno
@@ -63,6 +82,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"close", Close},
       {"readable", Readable},
       {"socketpair", SocketPair},
+      {"getfd", Getfd},
+      {"mrelease", Mrelease},
+      {"waitid", Waitid},
+      {"getInfo", GetInfo},
+      {"stat", Stat},
+      {"probeExitRecord", ProbeExitRecord},
       {"spawn", Spawn},
       {"spawnMethod", SpawnMethod},
       {"watch", StartWatch},

@@ -1,5 +1,7 @@
 #include "env.h"
 
+#include <cstring>
+
 namespace pidfd {
 
 Env* Env::From(napi_env env) {
@@ -8,36 +10,44 @@ Env* Env::From(napi_env env) {
   return static_cast<Env*>(data);
 }
 
-// uv_check callback: delivers every event queued during this loop turn in one JS call.
-static void Flush(uv_check_t* handle) {
-  Env* s = static_cast<Env*>(handle->data);
+// Delivers every queued event in one JS call. Raw N-API with status checks: nothing here
+// may throw, and during teardown Node refuses calls into JS.
+void Env::Flush() {
   std::vector<ExitEvent> batch;
-  batch.swap(s->pending);
-  uv_check_stop(handle);
-  if (batch.empty() || s->on_exits == nullptr) return;
+  batch.swap(pending);
+  uv_check_stop(&flush);
+  if (batch.empty() || on_exits == nullptr) return;
 
-  Napi::Env env(s->env);
-  Napi::HandleScope handle_scope(env);
+  napi_handle_scope handle_scope;
+  if (napi_open_handle_scope(env, &handle_scope) != napi_ok) return;
   // A callback scope, so the promises resolved below run their reactions (and
   // process.nextTick) before this loop turn ends, in the awaiting code's async context.
-  Napi::CallbackScope callback_scope(s->env, s->async_context);
-  auto events = Napi::Int32Array::New(env, batch.size() * 3);
-  for (size_t i = 0; i < batch.size(); i++) {
-    events[i * 3] = batch[i].id;
-    events[i * 3 + 1] = batch[i].status;
-    events[i * 3 + 2] = batch[i].error;
+  napi_callback_scope callback_scope;
+  napi_value resource, fn, recv, buffer, events;
+  void* data;
+  if (napi_create_object(env, &resource) == napi_ok &&
+      napi_open_callback_scope(env, resource, async_context, &callback_scope) == napi_ok) {
+    size_t bytes = batch.size() * sizeof(ExitEvent);
+    if (napi_create_arraybuffer(env, bytes, &data, &buffer) == napi_ok &&
+        napi_create_typedarray(env, napi_int32_array, batch.size() * 3, buffer, 0, &events) == napi_ok &&
+        napi_get_reference_value(env, on_exits, &fn) == napi_ok && napi_get_undefined(env, &recv) == napi_ok) {
+      memcpy(data, batch.data(), bytes);  // ExitEvent is three int32s: [id, status, error]
+      if (napi_call_function(env, recv, fn, 1, &events, nullptr) == napi_pending_exception) {
+        napi_value error;
+        napi_get_and_clear_last_exception(env, &error);
+        napi_fatal_exception(env, error);  // surfaces as 'uncaughtException', like any callback
+      }
+    }
+    napi_close_callback_scope(env, callback_scope);
   }
-  napi_value fn, recv = env.Undefined(), arg = events;
-  napi_get_reference_value(s->env, s->on_exits, &fn);
-  if (napi_call_function(s->env, recv, fn, 1, &arg, nullptr) == napi_pending_exception) {
-    napi_value error;
-    napi_get_and_clear_last_exception(s->env, &error);
-    napi_fatal_exception(s->env, error);  // surfaces as 'uncaughtException', like any callback
-  }
+  napi_close_handle_scope(env, handle_scope);
 }
 
+// uv_check callback: the events of one loop turn's poll phase, delivered together.
+static void OnCheck(uv_check_t* handle) { static_cast<Env*>(handle->data)->Flush(); }
+
 void Env::Queue(const ExitEvent& event) {
-  if (pending.empty()) uv_check_start(&flush, Flush);
+  if (pending.empty()) uv_check_start(&flush, OnCheck);
   pending.push_back(event);
 }
 

@@ -13,13 +13,15 @@
 namespace pidfd {
 
 struct Watch;
+struct ReapWaiter;
 
 // What the poll callback learned about one watch, delivered to JS in a batch.
-struct ExitEvent {
+struct ExitEvent {  // layout shared with JS: three int32s
   int32_t id;
   int32_t status;  // wait(2)-style status when we reaped the child, else -1
   int32_t error;   // 0, or -errno from waitid (ECHILD: someone else reaped it)
 };
+static_assert(sizeof(ExitEvent) == 12, "ExitEvent is copied to JS as three int32s");
 
 struct Env {
   napi_env env;
@@ -34,17 +36,21 @@ struct Env {
   std::vector<ExitEvent> pending;
 
   std::unordered_map<int32_t, Watch*> watches;
+  ReapWaiter* reap_waiter = nullptr;  // exit_record.cc, created on first use
   size_t open_handles = 0;  // uv handles (watches + flush) not yet closed
   bool tearing_down = false;
 
   static Env* From(napi_env env);
+  // Queues an event for the check phase. A caller outside the poll phase (a timer) must
+  // Flush() itself: the loop may end before another check phase comes.
   void Queue(const ExitEvent& event);
+  void Flush();
   void HandleClosed();  // the last one, during teardown, frees this Env
 };
 
 // Registered by addon.cc; implemented in env.cc and watch.cc.
 Napi::Value SetExitCallback(const Napi::CallbackInfo& info);
 void InitEnv(Napi::Env env);
-void CloseAllWatches(Env* state);
+void CloseAllWatches(Env* state);  // also closes the reap waiter
 
 }  // namespace pidfd

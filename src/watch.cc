@@ -1,24 +1,15 @@
 // The exit watcher: a uv_poll_t on a pidfd in the environment's own loop. A pidfd polls
 // readable once its whole thread group has exited (a zombie counts). From watch() until
 // its uv handle is closed the watcher owns the fd, and closes it only after uv_close.
+#include "watch.h"
+
 #include <cstring>
 
-#include "env.h"
+#include "exit_record.h"
 #include "reaper.h"
 #include "syscalls.h"
 
 namespace pidfd {
-
-struct Watch {
-  uv_poll_t poll;
-  Env* env;
-  int fd;
-  int32_t id;
-  bool reap;      // our own child: collect its status with waitid(P_PIDFD)
-  bool orphaned;  // JS let go before the exit: reap silently, then close
-  bool fired = false;
-  bool closing = false;
-};
 
 static void OnClosed(uv_handle_t* handle) {
   Watch* w = static_cast<Watch*>(handle->data);
@@ -31,17 +22,31 @@ static void OnClosed(uv_handle_t* handle) {
 static void Close(Watch* w) {
   if (w->closing) return;
   w->closing = true;
+  ForgetReap(w);
   w->env->watches.erase(w->id);
   uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
 }
 
-// Collects the child's wait status; returns false if it is not waitable yet.
+void Deliver(Watch* w, const ExitEvent& event) {
+  w->fired = true;
+  if (w->orphaned) return Close(w);
+  w->env->Queue(event);
+}
+
+// Collects our child's wait status; returns false if it is not waitable yet.
 static bool Reap(Watch* w, ExitEvent* event) {
   siginfo_t si;
   memset(&si, 0, sizeof si);
   long r;
   do r = sys_waitid_pidfd(w->fd, &si, WEXITED | WNOHANG);
   while (r == -EINTR);
+  if (r == -ECHILD) {
+    // Reaped by someone else (SIGCHLD ignored, a waitpid(-1) elsewhere): the kernel may
+    // still hold its status.
+    event->status = ReadExitRecord(w->fd);
+    if (event->status < 0) event->error = static_cast<int32_t>(r);
+    return true;
+  }
   if (r < 0) {
     event->error = static_cast<int32_t>(r);
     return true;
@@ -55,22 +60,24 @@ static bool Reap(Watch* w, ExitEvent* event) {
 static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   Watch* w = static_cast<Watch*>(handle->data);
   ExitEvent event{w->id, -1, status < 0 ? status : 0};
-  if (status == 0 && w->reap && !Reap(w, &event)) return;  // not a zombie yet: keep polling
+  if (status == 0 && w->mode == kModeReap && !Reap(w, &event)) return;  // not a zombie yet
   uv_poll_stop(handle);
-  w->fired = true;
-  if (w->orphaned) return Close(w);
-  w->env->Queue(event);
+  if (status == 0 && w->mode == kModeRecord) {
+    if (!IsReaped(w->fd)) return AwaitReap(w);
+    event.status = ReadExitRecord(w->fd);
+  }
+  Deliver(w, event);
 }
 
-// watch(fd, id, reap, ref) -> 0 | -errno. On success the watcher owns fd.
+// watch(fd, id, mode, ref, recordWaitMs) -> 0 | -errno. On success the watcher owns fd.
 Napi::Value StartWatch(const Napi::CallbackInfo& info) {
   Env* s = Env::From(info.Env());
   auto* w = new Watch();
   w->env = s;
   w->fd = info[0].As<Napi::Number>().Int32Value();
   w->id = info[1].As<Napi::Number>().Int32Value();
-  w->reap = info[2].ToBoolean();
-  w->orphaned = false;
+  w->mode = info[2].As<Napi::Number>().Int32Value();
+  w->record_wait_ms = static_cast<uint64_t>(info[4].As<Napi::Number>().Int64Value());
   int r = uv_poll_init(s->loop, &w->poll, w->fd);  // fails before the handle exists
   if (r != 0) {
     delete w;
@@ -100,7 +107,7 @@ static Watch* Find(const Napi::CallbackInfo& info) {
 Napi::Value StopWatch(const Napi::CallbackInfo& info) {
   Watch* w = Find(info);
   if (w != nullptr) {
-    if (w->reap && !w->fired) {
+    if (w->mode == kModeReap && !w->fired) {
       w->orphaned = true;
       uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
     } else {
@@ -125,13 +132,14 @@ void CloseAllWatches(Env* s) {
   std::vector<Watch*> all;
   for (auto& entry : s->watches) all.push_back(entry.second);
   for (Watch* w : all) {
-    if (w->reap && !w->fired) {
+    if (w->mode == kModeReap && !w->fired) {
       uv_poll_stop(&w->poll);  // out of epoll before the fd changes hands
       AdoptOrphan(w->fd);
       w->fd = -1;
     }
     Close(w);
   }
+  CloseReapWaiter(s);
 }
 
 }  // namespace pidfd

@@ -1,0 +1,95 @@
+// pidfd run: run a command with a deadline, as timeout(1), through a pidfd.
+import { performance } from 'node:perf_hooks';
+import { spawn, type Subprocess } from '../index';
+import { type Command, parseArgs, parseDuration, parseSignal, signalNumber, UsageError } from './args';
+import { terminate } from './compat';
+import { describeError, print, printError } from './io';
+
+const EXIT_TIMEOUT = 124;
+const EXIT_CANNOT_EXECUTE = 126;
+const EXIT_NOT_FOUND = 127;
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+const help = `Usage: pidfd run [options] [--] COMMAND [ARG]...
+
+Runs COMMAND with its stdin, stdout and stderr, forwards SIGINT, SIGTERM and SIGHUP to
+it, and exits with its status.
+
+Options:
+  -t, --timeout DURATION     send the signal after DURATION (500ms, 10s, 2m, 1.5; 0: never)
+  -s, --signal SIG           the signal to send at the timeout (default SIGTERM)
+  -k, --kill-after DURATION  send SIGKILL if COMMAND still runs DURATION after the signal
+                             (default 5s; 0: never)
+      --json                 once COMMAND has ended, print how it ended and how long it
+                             took as a JSON line on stderr
+  -h, --help                 show this help
+
+Exit status: COMMAND's own; 128+N when a signal N killed it; 124 when the timeout
+expired (whatever happened next); 125 when pidfd run itself fails; 126 when COMMAND
+cannot be executed; 127 when it is not found.`;
+
+const spec = {
+  timeout: { short: 't', value: true },
+  signal: { short: 's', value: true },
+  'kill-after': { short: 'k', value: true },
+  json: {},
+  help: { short: 'h' },
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const began = performance.now();
+  const { options, positionals } = parseArgs(argv, spec, true);
+  if (options.help) {
+    print(help);
+    return 0;
+  }
+  const timeout = options.timeout === undefined ? 0 : parseDuration(options.timeout as string, '--timeout');
+  const killAfter = options['kill-after'] === undefined ? 5000 : parseDuration(options['kill-after'] as string, '--kill-after');
+  const signal = options.signal === undefined ? 'SIGTERM' : parseSignal(options.signal as string);
+  if (signal === 0) throw new UsageError('--signal 0 cannot end a process');
+  if (positionals.length === 0) throw new UsageError('no command given');
+
+  const [file, ...args] = positionals;
+  let child: Subprocess;
+  try {
+    child = spawn(file, args, { stdio: 'inherit' });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const status = code === 'ENOENT' ? EXIT_NOT_FOUND : code === 'EACCES' || code === 'ENOEXEC' ? EXIT_CANNOT_EXECUTE : 0;
+    if (status === 0) throw err;
+    printError(`pidfd run: ${file}: ${code === 'ENOENT' && !file.includes('/') ? 'command not found' : describeError(err)}`);
+    return status;
+  }
+
+  const forward = (name: NodeJS.Signals) => child.kill(name);
+  for (const name of FORWARDED) process.on(name, forward);
+  let timedOut = false;
+  const timer =
+    timeout > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          if (killAfter === 0) child.kill(signal);
+          else terminate(child, { signal, timeout: killAfter, killSignal: 'SIGKILL' }).catch(() => {});
+        }, timeout)
+      : undefined;
+  try {
+    const status = await child.exited;
+    const exitCode = timedOut
+      ? EXIT_TIMEOUT
+      : status.signal !== null
+        ? 128 + signalNumber(status.signal)
+        : (status.code ?? 125);
+    if (options.json) {
+      const elapsedMs = Math.round(performance.now() - began);
+      const { pid, code, coreDumped } = status;
+      printError(JSON.stringify({ pid, code, signal: status.signal, coreDumped, timedOut, elapsedMs, exitCode }));
+    }
+    return exitCode;
+  } finally {
+    clearTimeout(timer);
+    for (const name of FORWARDED) process.off(name, forward);
+    child.close();
+  }
+}
+
+export const run: Command = { summary: 'run a command with a deadline, forwarding signals', help, failure: 125, main };

@@ -1,0 +1,157 @@
+#include "exit_record.h"
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "syscalls.h"
+
+namespace pidfd {
+
+constexpr uint64_t kInfoExit = 8;  // PIDFD_INFO_EXIT
+
+int32_t ReadExitRecord(int fd) {
+  uint64_t info[PIDFD_INFO_SIZE / 8] = {kInfoExit};
+  if (ioctl(fd, PIDFD_GET_INFO_IOCTL, info) < 0 || !(info[0] & kInfoExit)) return -1;
+  int32_t status;
+  memcpy(&status, reinterpret_cast<char*>(info) + 60, sizeof status);  // exit_code
+  return status;
+}
+
+bool IsReaped(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+// One per environment, created on first use. The pidfds of exited-but-unreaped processes
+// sit in an edge-triggered epoll set, which wakes once more when the process is reaped;
+// a timer bounds the wait for parents that never reap.
+struct ReapWaiter {
+  Env* env;
+  int epoll_fd;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  std::vector<int32_t> waiting;  // watch ids
+  int open_handles = 2;
+};
+
+static void Finish(ReapWaiter* r, Watch* w) {
+  epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, w->fd, nullptr);
+  r->waiting.erase(std::find(r->waiting.begin(), r->waiting.end(), w->id));
+  w->awaiting_reap = false;
+  Deliver(w, ExitEvent{w->id, ReadExitRecord(w->fd), 0});
+}
+
+static Watch* Waiting(ReapWaiter* r, int32_t id) {
+  auto it = r->env->watches.find(id);
+  return it != r->env->watches.end() && it->second->awaiting_reap ? it->second : nullptr;
+}
+
+static void ArmTimer(ReapWaiter* r);
+
+static void OnDeadline(uv_timer_t* handle) {
+  auto* r = static_cast<ReapWaiter*>(handle->data);
+  uint64_t now = uv_now(r->env->loop);
+  std::vector<int32_t> ids = r->waiting;
+  for (int32_t id : ids) {
+    Watch* w = Waiting(r, id);
+    if (w != nullptr && w->deadline <= now) Finish(r, w);
+  }
+  ArmTimer(r);
+  r->env->Flush();  // a timer runs after this turn's check phase
+}
+
+static void ArmTimer(ReapWaiter* r) {
+  uint64_t next = UINT64_MAX;
+  for (int32_t id : r->waiting) {
+    Watch* w = Waiting(r, id);
+    if (w != nullptr) next = std::min(next, w->deadline);
+  }
+  if (next == UINT64_MAX) {
+    uv_timer_stop(&r->timer);
+    return;
+  }
+  uint64_t now = uv_now(r->env->loop);
+  uv_timer_start(&r->timer, OnDeadline, next > now ? next - now : 0, 0);
+}
+
+static void OnReapWakeup(uv_poll_t* handle, int, int) {
+  auto* r = static_cast<ReapWaiter*>(handle->data);
+  struct epoll_event events[64];
+  int n;
+  do {
+    n = epoll_wait(r->epoll_fd, events, 64, 0);
+    for (int i = 0; i < n; i++) {
+      Watch* w = Waiting(r, static_cast<int32_t>(events[i].data.u32));
+      if (w != nullptr && (events[i].events & EPOLLHUP)) Finish(r, w);
+    }
+  } while (n == 64);
+  ArmTimer(r);
+}
+
+static ReapWaiter* Waiter(Env* s) {
+  if (s->reap_waiter != nullptr) return s->reap_waiter;
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) return nullptr;
+  auto* r = new ReapWaiter();
+  r->env = s;
+  r->epoll_fd = fd;
+  if (uv_poll_init(s->loop, &r->poll, fd) != 0) {
+    sys_close(fd);
+    delete r;
+    return nullptr;
+  }
+  uv_timer_init(s->loop, &r->timer);
+  r->poll.data = r->timer.data = r;
+  uv_poll_start(&r->poll, UV_READABLE, OnReapWakeup);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&r->poll));  // the timer bounds the wait
+  s->open_handles += 2;
+  return s->reap_waiter = r;
+}
+
+void AwaitReap(Watch* w) {
+  ReapWaiter* r = Waiter(w->env);
+  struct epoll_event event;
+  event.events = EPOLLIN | EPOLLET;
+  event.data.u64 = static_cast<uint32_t>(w->id);
+  if (r == nullptr || epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, w->fd, &event) < 0) {
+    return Deliver(w, ExitEvent{w->id, ReadExitRecord(w->fd), 0});
+  }
+  // Added after the readiness check: a reap in between is reported at once by the add.
+  w->awaiting_reap = true;
+  w->deadline = uv_now(w->env->loop) + w->record_wait_ms;
+  r->waiting.push_back(w->id);
+  ArmTimer(r);
+}
+
+void ForgetReap(Watch* w) {
+  ReapWaiter* r = w->env->reap_waiter;
+  if (!w->awaiting_reap || r == nullptr) return;
+  epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, w->fd, nullptr);
+  r->waiting.erase(std::find(r->waiting.begin(), r->waiting.end(), w->id));
+  w->awaiting_reap = false;
+}
+
+static void OnWaiterClosed(uv_handle_t* handle) {
+  auto* r = static_cast<ReapWaiter*>(handle->data);
+  Env* s = r->env;
+  if (--r->open_handles == 0) {
+    sys_close(r->epoll_fd);
+    delete r;
+  }
+  s->HandleClosed();
+}
+
+void CloseReapWaiter(Env* s) {
+  ReapWaiter* r = s->reap_waiter;
+  if (r == nullptr) return;
+  s->reap_waiter = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&r->poll), OnWaiterClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&r->timer), OnWaiterClosed);
+}
+
+}  // namespace pidfd

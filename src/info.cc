@@ -1,0 +1,58 @@
+// Process information through a pidfd: PIDFD_GET_INFO (Linux 6.13+), the pidfs inode, and
+// the probe for exit records. lib/info.ts decodes the bytes and owns the /proc fallback.
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <cstring>
+
+#include "exit_record.h"
+#include "syscalls.h"
+
+namespace pidfd {
+
+// getInfo(fd, mask, out Uint8Array[72]) -> 0 | -errno; out holds struct pidfd_info.
+Napi::Value GetInfo(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  uint64_t mask = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  Napi::Uint8Array out = info[2].As<Napi::Uint8Array>();
+  alignas(8) unsigned char buffer[PIDFD_INFO_SIZE] = {0};
+  memcpy(buffer, &mask, sizeof mask);
+  long r = ret(ioctl(fd, PIDFD_GET_INFO_IOCTL, buffer));
+  if (r == 0 && out.ByteLength() >= PIDFD_INFO_SIZE) memcpy(out.Data(), buffer, PIDFD_INFO_SIZE);
+  return Napi::Number::New(info.Env(), static_cast<double>(r));
+}
+
+// stat(fd, out Float64Array[2]) -> 0 | -errno; out = [st_ino, filesystem magic].
+// Raw syscalls: glibc 2.33 turned fstat into a new versioned symbol.
+Napi::Value Stat(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Float64Array out = info[1].As<Napi::Float64Array>();
+  struct stat st;
+  struct statfs fs;
+  long r = ret(syscall(SYS_fstat, fd, &st));
+  if (r == 0) r = ret(syscall(SYS_fstatfs, fd, &fs));
+  if (r == 0) {
+    out[0] = static_cast<double>(st.st_ino);
+    out[1] = static_cast<double>(static_cast<uint64_t>(fs.f_type));
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(r));
+}
+
+// probeExitRecord() -> 1 when the kernel records exit statuses (Linux 6.15+), 0 when not,
+// or -errno: a child exits at once, is reaped with a pidfd open, and the record is read.
+Napi::Value ProbeExitRecord(const Napi::CallbackInfo& info) {
+  long pid = vfork();  // the child only exits: nothing shared is touched
+  if (pid == 0) syscall(SYS_exit_group, 0);
+  if (pid < 0) return Napi::Number::New(info.Env(), -errno);
+  long fd = sys_pidfd_open(pid, 0);
+  siginfo_t si;
+  while (syscall(SYS_waitid, P_PID, pid, &si, WEXITED, nullptr) < 0 && errno == EINTR) {
+  }
+  if (fd < 0) return Napi::Number::New(info.Env(), static_cast<double>(fd));
+  int32_t status = ReadExitRecord(static_cast<int>(fd));
+  sys_close(fd);
+  return Napi::Number::New(info.Env(), status == 0 ? 1 : 0);
+}
+
+}  // namespace pidfd

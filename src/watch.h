@@ -1,0 +1,32 @@
+// The exit watcher, shared by watch.cc (the uv_poll on the pidfd) and exit_record.cc (the
+// wait for the kernel's exit record of a process we do not reap).
+#pragma once
+
+#include "env.h"
+
+namespace pidfd {
+
+enum WatchMode {
+  kModePlain = 0,   // report the exit; the status is not ours to know
+  kModeReap = 1,    // our own child: collect its status with waitid(P_PIDFD)
+  kModeRecord = 2,  // someone else's: wait (bounded) for its reap, then read the exit record
+};
+
+struct Watch {
+  uv_poll_t poll;
+  Env* env;
+  int fd;
+  int32_t id;
+  int mode;
+  uint64_t record_wait_ms;  // kModeRecord: how long to wait for the reap after the exit
+  uint64_t deadline = 0;    // while waiting for the reap
+  bool awaiting_reap = false;
+  bool orphaned = false;    // JS let go before the exit: reap silently, then close
+  bool fired = false;
+  bool closing = false;
+};
+
+// Completes a watch: queues its event for JS (or closes an orphan).
+void Deliver(Watch* w, const ExitEvent& event);
+
+}  // namespace pidfd
