@@ -45,7 +45,7 @@ export interface Native {
    * the exit, 1 reap our child (waitid), 2 wait up to recordWaitMs for the reap and read the
    * kernel's exit record. → 0 | -errno
    */
-  watch(fd: number, id: number, mode: number, ref: boolean, recordWaitMs: number): number;
+  watch(fd: number, id: number, mode: number, ref: boolean, recordWaitMs: number, pid: number): number;
   /** Lets go of a watch and its fd (an unreaped child of ours is reaped first). */
   unwatch(id: number): void;
   refWatch(id: number, ref: boolean): void;

@@ -267,7 +267,7 @@ export class Pidfd implements ExitListener {
       exit.reject(closedError());
       return exit;
     }
-    const r = startWatch(this.#resources, this, this.#kind.mode, this.#ref);
+    const r = startWatch(this.#resources, this, this.#kind.mode, this.#ref, this.pid);
     if (r < 0) exit.reject(systemError(r, 'uv_poll_init'));
     return exit;
   }

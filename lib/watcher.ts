@@ -69,10 +69,10 @@ export function untrack(resources: Resources): void {
  * is held strongly until the watch fires, like a ChildProcess while its child runs.
  * Returns 0 or -errno.
  */
-export function startWatch(resources: Resources, listener: ExitListener, mode: WatchMode, ref: boolean): number {
+export function startWatch(resources: Resources, listener: ExitListener, mode: WatchMode, ref: boolean, pid: number): number {
   const id = nextId;
   nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
-  const r = native.watch(resources.fd, id, mode, ref, EXIT_RECORD_WAIT_MS);
+  const r = native.watch(resources.fd, id, mode, ref, EXIT_RECORD_WAIT_MS, pid);
   if (r < 0) return r;
   resources.watch = id;
   listeners.set(id, listener);

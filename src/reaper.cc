@@ -16,7 +16,11 @@ namespace {
 
 uv_once_t init_once = UV_ONCE_INIT;
 uv_mutex_t mutex;
-std::vector<int> orphans;  // pidfds of our unreaped children
+struct Orphan {
+  int fd;   // pidfd of an unreaped child of ours
+  int pid;  // for kernels whose waitid has no P_PIDFD
+};
+std::vector<Orphan> orphans;
 int wake_fd = -1;          // eventfd: a new orphan arrived
 bool started = false;
 
@@ -26,12 +30,10 @@ void Init() {
 }
 
 // Reaps the child if it has exited; returns true when the pidfd is done with.
-bool TryReap(int fd) {
+bool TryReap(const Orphan& orphan) {
   siginfo_t si;
   memset(&si, 0, sizeof si);
-  long r;
-  do r = sys_waitid_pidfd(fd, &si, WEXITED | WNOHANG);
-  while (r == -EINTR);
+  long r = sys_wait_child(orphan.fd, orphan.pid, &si, WEXITED | WNOHANG);
   return r < 0 || si.si_pid != 0;  // reaped, or someone else did (ECHILD)
 }
 
@@ -40,7 +42,7 @@ void Run(void*) {
   for (;;) {
     uv_mutex_lock(&mutex);
     fds.assign(1, {wake_fd, POLLIN, 0});
-    for (int fd : orphans) fds.push_back({fd, POLLIN, 0});
+    for (const Orphan& orphan : orphans) fds.push_back({orphan.fd, POLLIN, 0});
     uv_mutex_unlock(&mutex);
     if (poll(fds.data(), fds.size(), -1) < 0) continue;
     if (fds[0].revents) {
@@ -51,14 +53,15 @@ void Run(void*) {
     }
     uv_mutex_lock(&mutex);
     for (size_t i = 1; i < fds.size(); i++) {
-      if (fds[i].revents == 0 || !TryReap(fds[i].fd)) continue;
-      sys_close(fds[i].fd);
+      if (fds[i].revents == 0) continue;
       for (size_t j = 0; j < orphans.size(); j++) {
-        if (orphans[j] == fds[i].fd) {
+        if (orphans[j].fd != fds[i].fd) continue;
+        if (TryReap(orphans[j])) {
+          sys_close(orphans[j].fd);
           orphans[j] = orphans.back();
           orphans.pop_back();
-          break;
         }
+        break;
       }
     }
     uv_mutex_unlock(&mutex);
@@ -67,14 +70,15 @@ void Run(void*) {
 
 }  // namespace
 
-void AdoptOrphan(int pidfd) {
-  if (TryReap(pidfd)) {
+void AdoptOrphan(int pidfd, int pid) {
+  Orphan orphan{pidfd, pid};
+  if (TryReap(orphan)) {
     sys_close(pidfd);
     return;
   }
   uv_once(&init_once, Init);
   uv_mutex_lock(&mutex);
-  orphans.push_back(pidfd);
+  orphans.push_back(orphan);
   if (!started) {
     static uv_thread_t thread;  // never joined: it serves the process until exit
     started = uv_thread_create(&thread, Run, nullptr) == 0;

@@ -312,8 +312,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (c.err != 0) {
     if (pidfd >= 0) {  // the child has already exited: reap it and drop its pidfd
       siginfo_t si;
-      while (sys_waitid_pidfd(pidfd, &si, WEXITED) == -EINTR) {
-      }
+      sys_wait_child(pidfd, pid, &si, WEXITED);
       sys_close(pidfd);
     }
     out[2] = c.stage;

@@ -37,9 +37,7 @@ void Deliver(Watch* w, const ExitEvent& event) {
 static bool Reap(Watch* w, ExitEvent* event) {
   siginfo_t si;
   memset(&si, 0, sizeof si);
-  long r;
-  do r = sys_waitid_pidfd(w->fd, &si, WEXITED | WNOHANG);
-  while (r == -EINTR);
+  long r = sys_wait_child(w->fd, w->pid, &si, WEXITED | WNOHANG);
   if (r == -ECHILD) {
     // Reaped by someone else (SIGCHLD ignored, a waitpid(-1) elsewhere): the kernel may
     // still hold its status.
@@ -69,7 +67,7 @@ static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   Deliver(w, event);
 }
 
-// watch(fd, id, mode, ref, recordWaitMs) -> 0 | -errno. On success the watcher owns fd.
+// watch(fd, id, mode, ref, recordWaitMs, pid) -> 0 | -errno. On success the watcher owns fd.
 Napi::Value StartWatch(const Napi::CallbackInfo& info) {
   Env* s = Env::From(info.Env());
   auto* w = new Watch();
@@ -78,6 +76,7 @@ Napi::Value StartWatch(const Napi::CallbackInfo& info) {
   w->id = info[1].As<Napi::Number>().Int32Value();
   w->mode = info[2].As<Napi::Number>().Int32Value();
   w->record_wait_ms = static_cast<uint64_t>(info[4].As<Napi::Number>().Int64Value());
+  w->pid = info[5].As<Napi::Number>().Int32Value();
   int r = uv_poll_init(s->loop, &w->poll, w->fd);  // fails before the handle exists
   if (r != 0) {
     delete w;
@@ -134,7 +133,7 @@ void CloseAllWatches(Env* s) {
   for (Watch* w : all) {
     if (w->mode == kModeReap && !w->fired) {
       uv_poll_stop(&w->poll);  // out of epoll before the fd changes hands
-      AdoptOrphan(w->fd);
+      AdoptOrphan(w->fd, w->pid);
       w->fd = -1;
     }
     Close(w);

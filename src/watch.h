@@ -17,6 +17,7 @@ struct Watch {
   Env* env;
   int fd;
   int32_t id;
+  int32_t pid;
   int mode;
   uint64_t record_wait_ms;  // kModeRecord: how long to wait for the reap after the exit
   uint64_t deadline = 0;    // while waiting for the reap

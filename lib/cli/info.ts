@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { type Command, Failure, parseArgs, UsageError } from './args';
 import { infoOf, inodeOf } from './compat';
-import { print, printError } from './io';
+import { describeError, print, printError } from './io';
 import { openTarget, parseTarget } from './target';
 
 const help = `Usage: pidfd info [options] PID[:INODE]...
@@ -39,7 +39,8 @@ function read(arg: string): Row {
     const { pid, ppid, uid, euid, gid, egid, cgroupId } = infoOf(handle);
     return { pid, ppid, uid, euid, gid, egid, cgroupId, inode: inodeOf(handle), state, command };
   } catch (err) {
-    throw new Failure(`${arg}: ${(err as { code?: string }).code === 'ENOENT' ? 'no such process' : (err as Error).message}`);
+    const code = (err as { code?: string }).code;
+    throw new Failure(`${arg}: ${code === 'ENOENT' || code === 'ESRCH' ? 'no such process' : describeError(err)}`);
   } finally {
     handle.close();
   }

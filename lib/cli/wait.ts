@@ -1,6 +1,6 @@
 // pidfd wait: wait for processes that need not be our children, as util-linux waitpid(1).
 import { performance } from 'node:perf_hooks';
-import type { ExitStatus } from '../index';
+import type { ExitStatus, Pidfd } from '../index';
 import { type Command, parseArgs, parseCount, parseDuration, UsageError } from './args';
 import { inodeOf } from './compat';
 import { formatSeconds, print, printError } from './io';
@@ -79,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
     else if (options.verbose) print(describe(exit));
   };
 
-  const handles = [];
+  const handles: Pidfd[] = [];
   let exited = 0;
   try {
     for (const target of targets) {
