@@ -10,9 +10,17 @@ export interface SystemError extends Error {
   spawnargs?: string[];
 }
 
+// Linux errnos that libuv has no name for, but pidfd calls return.
+const linuxOnly: Record<number, string> = { [-66]: 'EREMOTE' };
+
+/** 'ESRCH' for -3. */
+export function errnoName(errno: number): string {
+  return linuxOnly[errno] ?? util.getSystemErrorName(errno);
+}
+
 /** An Error for a negative errno from the native layer, e.g. `pidfd_open ESRCH`. */
 export function systemError(errno: number, syscall: string, extra?: { path?: string; spawnargs?: string[] }): SystemError {
-  const code = util.getSystemErrorName(errno);
+  const code = errnoName(errno);
   const subject = extra?.path === undefined ? syscall : `${syscall} ${extra.path}`;
   const err = new Error(`${subject} ${code}`) as SystemError;
   err.errno = errno;

@@ -1,8 +1,8 @@
 // pidfd.features: what this kernel, in this sandbox, can do, probed once on first use with
 // real syscalls on a pidfd of our own process. A missing feature throws featureError().
 import { constants } from 'node:os';
-import * as util from 'node:util';
 import { native } from './binding';
+import { errnoName } from './errors';
 
 export interface Features {
   /** pidfd_open (Linux 5.3) */
@@ -116,7 +116,7 @@ export function hasFeature(name: FeatureName): boolean {
 
 /** The error for using a feature this kernel or sandbox lacks: code is the errno it gave. */
 export function featureError(name: FeatureName, errno = probeOnce().errnos[name] ?? -ENOSYS): Error & { code: string; errno: number } {
-  const code = util.getSystemErrorName(errno);
+  const code = errnoName(errno);
   const err = new Error(`${needs[name]} is not available here: the kernel or a seccomp filter answered ${code}`);
   return Object.assign(err, { code, errno, feature: name });
 }
