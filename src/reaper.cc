@@ -2,6 +2,7 @@
 // reaped, or they stay zombies for the life of the process. No loop is left to watch them,
 // so one process-wide thread does, started the first time it is needed.
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <uv.h>
 
 #include <cstring>
@@ -26,7 +27,7 @@ bool started = false;
 
 void Init() {
   uv_mutex_init(&mutex);
-  wake_fd = static_cast<int>(syscall(SYS_eventfd2, 0, 01000000 /* EFD_CLOEXEC */));
+  wake_fd = eventfd(0, EFD_CLOEXEC);
 }
 
 // Reaps the child if it has exited; returns true when the pidfd is done with.

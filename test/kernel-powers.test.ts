@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { helper } from './helpers/build';
-import { lastJson, procState, procStatus, runNode, settledWithin, sleep, until } from './support';
+import { lastJson, procState, procStatus, qemu, runNode, settledWithin, skipUnderQemu, sleep, until } from './support';
 
 /** Starts `script` under a shell that waits for it, so its parent reaps it: prints its pid. */
 function underWaitingShell(script: string) {
@@ -42,15 +42,16 @@ function lines(stream: NodeJS.ReadableStream): { next(match: (line: string) => b
 }
 
 describe('pidfd.features', () => {
-  it('is a frozen object of booleans, all true on this kernel (6.18)', () => {
+  it('is a frozen object of booleans, all true on this kernel (6.18), less what qemu-user lacks', () => {
     expect(Object.isFrozen(pidfd.features)).toBe(true);
+    const emulated = qemu ? { spawnPidfd: false, info: false, exitInfo: false, mrelease: false } : {};
     expect({ ...pidfd.features }).toEqual({
       open: true, spawnPidfd: true, waitid: true, thread: true, signalScope: true,
-      info: true, exitInfo: true, getfd: true, mrelease: true, inode: true,
+      info: true, exitInfo: true, getfd: true, mrelease: true, inode: true, ...emulated,
     });
   });
 
-  it('reports what a seccomp profile takes away, and the API says so clearly', async () => {
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('reports what a seccomp profile takes away, and the API says so clearly', async () => {
     const r = await runNode(
       `
       const f = { ...pidfd.features };
@@ -81,7 +82,7 @@ describe('pidfd.features', () => {
     expect(out.plainKill).toBe(true);
   });
 
-  it('reports no pidfds at all where pidfd_open is ENOSYS, and open() throws it', async () => {
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('reports no pidfds at all where pidfd_open is ENOSYS, and open() throws it', async () => {
     const r = await runNode(
       `
       let open = null;
@@ -97,7 +98,7 @@ describe('pidfd.features', () => {
 });
 
 describe('exit status of a process that is not our child', () => {
-  it('reports the exit code its parent reaped (a shell)', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('reports the exit code its parent reaped (a shell)', async () => {
     const { pid, shellExit } = underWaitingShell('sh -c "sleep 0.2; exit 5"');
     const handle = pidfd.open(await pid);
     expect(await handle.exited).toEqual({ pid: await pid, code: 5, signal: null, coreDumped: false });
@@ -105,7 +106,7 @@ describe('exit status of a process that is not our child', () => {
     await shellExit;
   });
 
-  it('reports the killing signal', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('reports the killing signal', async () => {
     const { pid, shellExit } = underWaitingShell('sleep 30');
     const handle = pidfd.open(await pid);
     handle.kill('SIGTERM');
@@ -114,7 +115,7 @@ describe('exit status of a process that is not our child', () => {
     await shellExit;
   });
 
-  it('reports a core dump the same way waitid does for our own child', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('reports a core dump the same way waitid does for our own child', async () => {
     const dir = fs.mkdtempSync('/tmp/pidfd-core-');
     const ours = pidfd.spawn('sh', ['-c', 'ulimit -c unlimited; kill -SEGV $$'], { cwd: dir, stdio: 'ignore' });
     const viaWaitid = await ours.exited;
@@ -129,7 +130,7 @@ describe('exit status of a process that is not our child', () => {
     expect(viaRecord).toMatchObject({ signal: 'SIGSEGV', coreDumped: viaWaitid.coreDumped });
   });
 
-  it('reports the group exit code when the leader exited first', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('reports the group exit code when the leader exited first', async () => {
     const child = cpSpawn(helper('threads'), ['leader-exit-wait', '3'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const childExit = once(child, 'exit');
     await lines(child.stdout).next((l) => l.startsWith('ready'));
@@ -141,7 +142,7 @@ describe('exit status of a process that is not our child', () => {
     await childExit;
   });
 
-  it('resolves with nulls after the bound for a zombie that is never reaped', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('resolves with nulls after the bound for a zombie that is never reaped', async () => {
     const child = cpSpawn(helper('zombie'), ['1'], { stdio: ['ignore', 'pipe', 'ignore'] });
     const childExit = once(child, 'exit');
     const zombie = Number(await lines(child.stdout).next((l) => /^\d+$/.test(l)));
@@ -157,7 +158,7 @@ describe('exit status of a process that is not our child', () => {
     await childExit;
   });
 
-  it('reports the status of a zombie reaped while we wait', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('reports the status of a zombie reaped while we wait', async () => {
     const child = cpSpawn(helper('zombie'), ['1', 'reap-on-line'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const childExit = once(child, 'exit');
     const out = lines(child.stdout);
@@ -173,7 +174,7 @@ describe('exit status of a process that is not our child', () => {
     await childExit;
   });
 
-  it('is null at once where the kernel keeps no exit records', async () => {
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('is null at once where the kernel keeps no exit records', async () => {
     const r = await runNode(
       `
       const { spawnSync } = await import('node:child_process');
@@ -189,7 +190,7 @@ describe('exit status of a process that is not our child', () => {
     expect(out).toMatchObject({ exitInfo: false, status: { code: null, signal: null }, child: 6 });
   });
 
-  it('falls back to the kernel record when our own child was reaped by someone else', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('falls back to the kernel record when our own child was reaped by someone else', async () => {
     const r = await runNode(`
       import * as fs from 'node:fs';
       const child = pidfd.spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore' });
@@ -269,7 +270,7 @@ describe('identity and info()', () => {
     expect(() => child.info()).toThrow(expect.objectContaining({ code: 'ERR_PIDFD_CLOSED' }));
   });
 
-  it('info() falls back to /proc, checked against the pidfd, without PIDFD_GET_INFO', async () => {
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('info() falls back to /proc, checked against the pidfd, without PIDFD_GET_INFO', async () => {
     const r = await runNode(
       `
       const child = pidfd.spawn('sleep', ['30'], { stdio: 'ignore' });
@@ -288,7 +289,7 @@ describe('identity and info()', () => {
     expect(out.after).toBe('ESRCH');
   });
 
-  it('cannot see a process outside its pid namespace: ESRCH or EREMOTE', async () => {
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('cannot see a process outside its pid namespace: ESRCH or EREMOTE', async () => {
     // The pidfd of a process in our namespace is passed as fd 3 into a child namespace.
     const target = pidfd.spawn('sleep', ['30'], { stdio: 'ignore' });
     const r = spawnSync(
@@ -398,7 +399,7 @@ describe('getfd()', () => {
 });
 
 describe('mrelease()', () => {
-  it('releases the memory of a killed process; EINVAL while it is not dying', async () => {
+  it.skipIf(skipUnderQemu('qemu-user has no process_mrelease'))('releases the memory of a killed process; EINVAL while it is not dying', async () => {
     const child = pidfd.spawn(process.execPath, ['-e', 'const b = Buffer.alloc(400e6, 1); console.log("ready"); setInterval(() => b[0]++, 1000)'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -472,7 +473,7 @@ describe('pidfd.from(child)', () => {
     handle.close();
   });
 
-  it("takes the status from the child's exit event where the kernel keeps no records", async () => {
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))("takes the status from the child's exit event where the kernel keeps no records", async () => {
     const r = await runNode(
       `
       const { spawn } = await import('node:child_process');

@@ -38,7 +38,7 @@ describe('worker threads', () => {
       }).length;
       const state = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1][0]; } catch { return null; } };
       const code = \`
-        const { parentPort } = require('node:worker_threads');
+        const { parentPort, workerData } = require('node:worker_threads');
         const pidfd = require(${JSON.stringify(process.cwd() + '/dist/index.js')});
         const handles = [];
         for (let i = 0; i < 50; i++) {
@@ -46,27 +46,32 @@ describe('worker threads', () => {
           h.exited.catch(() => {});
           handles.push(h);
         }
-        const child = pidfd.spawn('sleep', ['0.3'], { stdio: 'ignore' });
+        const child = pidfd.spawn('sleep', [String(workerData)], { stdio: 'ignore' });
         child.exited.catch(() => {});
         parentPort.postMessage(child.pid);
       \`;
       const before = pidfds();
       const pids = [];
+      // The first child outlives the others: each later orphan must be reaped on its own time.
       for (let round = 0; round < 5; round++) {
-        const w = new Worker(code, { eval: true, execArgv: [] });
+        const w = new Worker(code, { eval: true, execArgv: [], workerData: round === 0 ? 3 : 0.3 });
         pids.push(await new Promise((resolve) => w.once('message', resolve)));
         await w.terminate();
       }
       const running = pids.filter((pid) => state(pid) === 'S').length;
       // The children outlive their workers; once they exit, something must still reap them.
-      for (let i = 0; i < 200 && pids.some((pid) => state(pid) !== null); i++) await new Promise((r) => setTimeout(r, 10));
-      console.log(JSON.stringify({ before, after: pidfds(), running, states: pids.map(state), main: pidfd.open(process.pid).running }));
+      const short = pids.slice(1);
+      for (let i = 0; i < 150 && short.some((pid) => state(pid) !== null); i++) await new Promise((r) => setTimeout(r, 10));
+      const shortStates = short.map(state); // within 1.5 s, while the first still runs
+      for (let i = 0; i < 500 && state(pids[0]) !== null; i++) await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({ before, after: pidfds(), running, shortStates, states: pids.map(state), main: pidfd.open(process.pid).running }));
     `);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const { before, after, running, states, main } = lastJson(r);
+    const { before, after, running, shortStates, states, main } = lastJson(r);
     expect(running).toBeGreaterThan(0); // the workers really were terminated mid-watch
-    expect(states).toEqual([null, null, null, null, null]); // reaped, not zombies
+    expect(shortStates).toEqual([null, null, null, null]); // reaped as each exits, not zombies
+    expect(states).toEqual([null, null, null, null, null]);
     expect(after).toBe(before);
     expect(main).toBe(true);
   });

@@ -5,6 +5,18 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helper } from './helpers/build';
 
+/** Set by scripts/test-platforms.sh for the arm64 run under qemu-user. */
+export const qemu = process.env.PIDFD_QEMU === '1';
+
+/**
+ * True (skip) under qemu-user, saying why once: it has no seccomp filters, no clone with
+ * CLONE_PIDFD and no PIDFD_GET_INFO (so no exit records), and no process_mrelease.
+ */
+export function skipUnderQemu(reason: string): boolean {
+  if (qemu) console.log(`[qemu-user] skipped: ${reason}`);
+  return qemu;
+}
+
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const entry = path.join(root, 'dist', 'index.mjs');
 export const bindingEntry = path.join(root, 'dist', 'binding.js');
