@@ -201,7 +201,20 @@ long CloneLegacy(ChildSetup* c, void* stack, int* pidfd) {
   // glibc's clone() runs fn on the new stack; CLONE_PIDFD stores the fd via parent_tid.
   int r = clone(ChildMain, static_cast<char*>(stack) + kStackSize,
                 CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, c, pidfd);
-  return r < 0 ? -errno : r;
+  if (r < 0) return -errno;
+  if (*pidfd < 0 && c->err == 0) {
+    // Before Linux 5.2 the flag was ignored: open the pidfd now (still race-free, as the
+    // child is unreaped), or, with no pidfds at all, take the child back and fail.
+    long fd = sys_pidfd_open(r, 0);
+    if (fd < 0) {
+      syscall(SYS_kill, r, SIGKILL);
+      c->err = static_cast<int>(-fd);
+      c->stage = kStagePidfd;
+    } else {
+      *pidfd = static_cast<int>(fd);
+    }
+  }
+  return r;
 }
 
 // Copy-on-write fork, for emulators without CLONE_VM processes: failures come back through
@@ -310,10 +323,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, pid);
   }
   if (c.err != 0) {
-    if (pidfd >= 0) {  // the child has already exited: reap it and drop its pidfd
+    if (method != kMethodFork) {  // the child has exited or been killed: reap it
       siginfo_t si;
       sys_wait_child(pidfd, pid, &si, WEXITED);
-      sys_close(pidfd);
+      if (pidfd >= 0) sys_close(pidfd);
     }
     out[2] = c.stage;
     return Napi::Number::New(env, -c.err);

@@ -64,12 +64,12 @@ inline long sys_waitid_pidfd(long fd, siginfo_t* info, long options) {
   return ret(syscall(SYS_waitid, P_PIDFD, fd, info, options, nullptr));
 }
 
-// Waits for our own child: through its pidfd, or by pid where waitid has no P_PIDFD
-// (Linux 5.3 answers EINVAL). By pid is safe here: an unreaped child's pid cannot be reused.
+// Waits for our own child: through its pidfd, or by pid where there is none or waitid has
+// no P_PIDFD (Linux 5.3 answers EINVAL). By pid is safe here: an unreaped child's pid cannot be reused.
 inline long sys_wait_child(long fd, long pid, siginfo_t* info, long options) {
-  long r;
-  do r = sys_waitid_pidfd(fd, info, options);
-  while (r == -EINTR);
+  long r = -EINVAL;
+  while (fd >= 0 && (r = sys_waitid_pidfd(fd, info, options)) == -EINTR) {
+  }
   if (r == -EINVAL && pid > 0) {
     do r = ret(syscall(SYS_waitid, P_PID, pid, info, options, nullptr));
     while (r == -EINTR);
