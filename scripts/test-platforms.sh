@@ -17,6 +17,7 @@ want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done;
 log() { printf '\n== [platforms] %s\n' "$*"; }
 
 WORK="$(mktemp -d /tmp/pidfd-platforms.XXXXXX)"
+chmod 755 "$WORK" # tests run some children as nobody, who must read the package
 trap 'rm -rf "$WORK"' EXIT
 
 # A copy of the package as it would ship: tracked files, dist/, prebuilds/, no build/.

@@ -390,10 +390,12 @@ describe('getfd()', () => {
       const h = pidfd.open(${process.pid});
       try { h.getfd(0); console.log('stole'); } catch (e) { console.log(e.code); }
     `;
-    const child = pidfd.spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
-    const text = new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d).trim())));
-    expect(await text).toBe('EPERM');
-    await child.exited;
+    const child = pidfd.spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    expect(await child.exited).toMatchObject({ code: 0 });
+    expect(out.trim()).toBe('EPERM');
     child.close();
   });
 });
