@@ -24,13 +24,13 @@ export interface Native {
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) into out[0..1] → 0 | -errno */
   socketpair(out: Int32Array): number;
   /**
-   * Starts a child with a pidfd. → 0 with out = [pid, pidfd, method], or -errno with
-   * out[2] = the failing stage (src/spawn.h).
+   * Starts a child with a pidfd (envp null: our own environ). → 0 with out = [pid, pidfd,
+   * method], or -errno with out[2] = the failing stage (src/spawn.h).
    */
   spawn(
     paths: string[],
     argv: string[],
-    envp: string[],
+    envp: string[] | null,
     cwd: string | null,
     stdio: Int32Array,
     setsid: boolean,

@@ -46,16 +46,25 @@ interface Deferred {
   reject(error: Error): void;
 }
 
+const noop = () => {};
+
 function deferred(): Deferred {
   let resolve!: Deferred['resolve'];
-  let reject!: Deferred['reject'];
+  let reject!: (error: Error) => void;
   const promise = new Promise<ExitStatus>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  // Only promises handed to the user report unhandled rejections (close() rejects this one).
-  promise.catch(() => {});
-  return { promise, resolve, reject };
+  return {
+    promise,
+    resolve,
+    reject(error) {
+      // Only promises handed to the user report unhandled rejections, not this one (marked
+      // handled here rather than up front: a handler per watch costs memory at scale).
+      promise.catch(noop);
+      reject(error);
+    },
+  };
 }
 
 /** A negative errno from the native layer as an Error; ENOSYS names the missing feature. */

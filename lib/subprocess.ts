@@ -3,6 +3,7 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
@@ -111,7 +112,8 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const uid = opts.uid === undefined ? -1 : validateInt(opts.uid, 'options.uid', 0, 0xfffffffe);
   const gid = opts.gid === undefined ? -1 : validateInt(opts.gid, 'options.gid', 0, 0xfffffffe);
   const slots = stdioSlots(opts.stdio);
-  const envp = envPairs(env);
+  // The main thread's process.env is the C environ: the child can have it without a copy.
+  const envp = opts.env === undefined && isMainThread ? null : envPairs(env);
 
   // For each 'pipe' slot a socketpair: our end becomes a stream, theirs goes to the child.
   const ours: number[] = slots.map(() => -1);

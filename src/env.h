@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct Env {
 
   std::unordered_map<int32_t, Watch*> watches;
   ReapWaiter* reap_waiter = nullptr;  // exit_record.cc, created on first use
+  std::unique_ptr<char[]> spawn_stack;  // spawn.cc: the vfork child's stack, reused
   size_t open_handles = 0;  // uv handles (watches + flush) not yet closed
   bool tearing_down = false;
 

@@ -8,13 +8,13 @@
 //      race-free because nobody else reaps a child we have not waited for.
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/mman.h>
 
 #include <atomic>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "env.h"
 #include "spawn.h"
 #include "syscalls.h"
 
@@ -88,10 +88,12 @@ constexpr size_t kStackSize = 64 * 1024;
 struct ChildSetup {
   std::vector<const char*> paths;  // execve candidates, PATH already searched
   std::vector<char*> argv, envp;
+  char* const* env = nullptr;  // envp's data, or environ when the caller passes none
   const char* cwd = nullptr;
   std::vector<int> stdio;  // stdio[i] becomes fd i; -1 opens /dev/null
   bool setsid = false;
   long uid = -1, gid = -1;
+  bool handlers_cleared = false;  // CLONE_CLEAR_SIGHAND did the handled signals
   int report_fd = -1;  // fork path: write the failure here; otherwise into the fields below
   volatile int err = 0;
   volatile int stage = kStageNone;
@@ -104,11 +106,13 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
   int stage = kStageNone;
   long r = 0;
 
-  // Default dispositions for every signal: no parent handler may run in this child, and
-  // the program starts with SIGPIPE & co. at their defaults, as child_process gives it.
-  // An all-zero kernel sigaction is SIG_DFL on every architecture.
+  // Default dispositions: no parent handler may run in this child, and the program starts
+  // with SIGPIPE & co. at their defaults, as child_process gives it. After
+  // CLONE_CLEAR_SIGHAND only ignored signals are left to reset, and like libuv we reset
+  // the classic ones; otherwise every handler goes. All-zero is SIG_DFL on every arch.
   unsigned long zero_action[8] = {0};
-  for (long sig = 1; sig < 65; sig++) {
+  const long end = c->handlers_cleared ? 32 : 65;
+  for (long sig = 1; sig < end; sig++) {
     if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, zero_action, nullptr, 8);
   }
 
@@ -158,7 +162,7 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
     bool denied = false;
     for (const char* path : c->paths) {
       if (path == nullptr) break;
-      syscall(SYS_execve, path, c->argv.data(), c->envp.data());
+      syscall(SYS_execve, path, c->argv.data(), c->env);
       err = errno;
       if (err == EACCES) denied = true;
       else if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG) break;
@@ -189,11 +193,14 @@ long Clone3(ChildSetup* c, void* stack, int* pidfd) {
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack);
   args.stack_size = kStackSize;
+  c->handlers_cleared = true;
   long r = pidfd_clone3_vm(&args, sizeof args, ChildMain, c);
-  if (r == -EINVAL) {  // Linux 5.3/5.4 lack CLONE_CLEAR_SIGHAND; the child resets anyway
+  if (r == -EINVAL) {  // Linux 5.3/5.4 lack CLONE_CLEAR_SIGHAND: the child resets them all
     args.flags &= ~CLONE_CLEAR_SIGHAND;
+    c->handlers_cleared = false;
     r = pidfd_clone3_vm(&args, sizeof args, ChildMain, c);
   }
+  if (r < 0) c->handlers_cleared = false;
   return r;
 }
 
@@ -273,12 +280,13 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-// spawn(paths, argv, envp, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array)
+// spawn(paths, argv, envp|null, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array)
 //   -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
+//   envp null passes our own environ (the main thread's process.env) without copying it.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<std::string> paths = Strings(info[0]), argv = Strings(info[1]),
-                           envp = Strings(info[2]);
+                           envp = info[2].IsNull() ? std::vector<std::string>() : Strings(info[2]);
   std::string cwd = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
   Napi::Int32Array stdio = info[4].As<Napi::Int32Array>();
   Napi::Int32Array out = info[8].As<Napi::Int32Array>();
@@ -288,15 +296,19 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   c.paths.push_back(nullptr);
   c.argv = Pointers(argv);
   c.envp = Pointers(envp);
+  c.env = info[2].IsNull() ? environ : c.envp.data();
   if (info[3].IsString()) c.cwd = cwd.c_str();
   c.stdio.assign(stdio.Data(), stdio.Data() + stdio.ElementLength());
   c.setsid = info[5].ToBoolean();
   c.uid = info[6].As<Napi::Number>().Int64Value();
   c.gid = info[7].As<Napi::Number>().Int64Value();
 
-  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return Napi::Number::New(env, -errno);
+  // The child's stack: one per environment (that is, per thread), reused. The child is
+  // done with it once the parent resumes (CLONE_VFORK).
+  Env* state = Env::From(env);
+  if (!state->spawn_stack) state->spawn_stack.reset(new (std::nothrow) char[kStackSize]);
+  if (!state->spawn_stack) return Napi::Number::New(env, -ENOMEM);
+  void* stack = state->spawn_stack.get();
 
   // No signal handler may run in the child before it resets them, nor in the parent
   // between clone and the child's exec while they share memory.
@@ -315,7 +327,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   if (method == kMethodFork) pid = ForkThenOpen(&c, &pidfd);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, 8);
-  munmap(stack, kStackSize);
   g_method.store(method, std::memory_order_relaxed);
 
   if (pid < 0) {

@@ -94,6 +94,18 @@ describe('spawn()', () => {
     }
   });
 
+  it("passes process.env as it is now when no env is given", async () => {
+    process.env.PIDFD_TEST_VALUE = 'set after start';
+    const child = pidfd.spawn('sh', ['-c', 'echo "$PIDFD_TEST_VALUE|${HOME:-none}"'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    expect(await collect(child.stdout)).toBe(`set after start|${process.env.HOME ?? 'none'}\n`);
+    delete process.env.PIDFD_TEST_VALUE;
+    const again = pidfd.spawn('sh', ['-c', 'echo "${PIDFD_TEST_VALUE:-unset}"'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    expect(await collect(again.stdout)).toBe('unset\n');
+    await Promise.all([child.exited, again.exited]);
+    child.close();
+    again.close();
+  });
+
   it('looks the file up in the PATH of the given env', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pidfd-path-'));
     fs.writeFileSync(path.join(dir, 'only-here'), '#!/bin/sh\nexit 9\n', { mode: 0o755 });

@@ -1,7 +1,6 @@
 // pidfd info: who a process is (ids, cgroup, pidfs inode) and its state, read through a pidfd.
 import * as fs from 'node:fs';
 import { type Command, Failure, parseArgs, UsageError } from './args';
-import { infoOf, inodeOf } from './compat';
 import { describeError, print, printError } from './io';
 import { openTarget, parseTarget } from './target';
 
@@ -36,8 +35,8 @@ function read(arg: string): Row {
     // /proc first, the pidfd after: info() throws ESRCH once the process has been reaped, so
     // a success proves the /proc files read before belonged to this process, not a pid reuser.
     const { state, command } = stat(handle.pid);
-    const { pid, ppid, uid, euid, gid, egid, cgroupId } = infoOf(handle);
-    return { pid, ppid, uid, euid, gid, egid, cgroupId, inode: inodeOf(handle), state, command };
+    const { pid, ppid, uid, euid, gid, egid, cgroupId } = handle.info();
+    return { pid, ppid, uid, euid, gid, egid, cgroupId, inode: handle.inode, state, command };
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw new Failure(`${arg}: ${code === 'ENOENT' || code === 'ESRCH' ? 'no such process' : describeError(err)}`);

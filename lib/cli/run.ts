@@ -2,7 +2,6 @@
 import { performance } from 'node:perf_hooks';
 import { spawn, type Subprocess } from '../index';
 import { type Command, parseArgs, parseDuration, parseSignal, signalNumber, UsageError } from './args';
-import { terminate } from './compat';
 import { describeError, print, printError } from './io';
 
 const EXIT_TIMEOUT = 124;
@@ -36,6 +35,19 @@ const spec = {
   help: { short: 'h' },
 };
 
+/** Spawns the command; when it cannot run, says why and returns the exit status for that. */
+function start(file: string, args: string[]): Subprocess | number {
+  try {
+    return spawn(file, args, { stdio: 'inherit' });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const status = code === 'ENOENT' ? EXIT_NOT_FOUND : code === 'EACCES' || code === 'ENOEXEC' ? EXIT_CANNOT_EXECUTE : 0;
+    if (status === 0) throw err;
+    printError(`pidfd run: ${file}: ${code === 'ENOENT' && !file.includes('/') ? 'command not found' : describeError(err)}`);
+    return status;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const began = performance.now();
   const { options, positionals } = parseArgs(argv, spec, true);
@@ -49,30 +61,23 @@ async function main(argv: readonly string[]): Promise<number> {
   if (signal === 0) throw new UsageError('--signal 0 cannot end a process');
   if (positionals.length === 0) throw new UsageError('no command given');
 
-  const [file, ...args] = positionals;
-  let child: Subprocess;
-  try {
-    child = spawn(file, args, { stdio: 'inherit' });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const status = code === 'ENOENT' ? EXIT_NOT_FOUND : code === 'EACCES' || code === 'ENOEXEC' ? EXIT_CANNOT_EXECUTE : 0;
-    if (status === 0) throw err;
-    printError(`pidfd run: ${file}: ${code === 'ENOENT' && !file.includes('/') ? 'command not found' : describeError(err)}`);
-    return status;
-  }
-
-  const forward = (name: NodeJS.Signals) => child.kill(name);
+  // The handlers come first: a signal that arrives during the spawn waits in libuv's queue and
+  // is forwarded once spawn() has returned, instead of killing us and orphaning the command.
+  let child: Subprocess | undefined;
+  const forward = (name: NodeJS.Signals) => child?.kill(name);
   for (const name of FORWARDED) process.on(name, forward);
-  let timedOut = false;
-  const timer =
-    timeout > 0
-      ? setTimeout(() => {
-          timedOut = true;
-          if (killAfter === 0) child.kill(signal);
-          else terminate(child, { signal, timeout: killAfter, killSignal: 'SIGKILL' }).catch(() => {});
-        }, timeout)
-      : undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
+    const started = start(positionals[0], positionals.slice(1));
+    if (typeof started === 'number') return started;
+    child = started;
+    let timedOut = false;
+    if (timeout > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        started.terminate({ signal, timeout: killAfter === 0 ? Infinity : killAfter }).catch(() => {});
+      }, timeout);
+    }
     const status = await child.exited;
     const exitCode = timedOut
       ? EXIT_TIMEOUT
@@ -88,7 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     clearTimeout(timer);
     for (const name of FORWARDED) process.off(name, forward);
-    child.close();
+    child?.close();
   }
 }
 

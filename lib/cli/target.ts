@@ -2,7 +2,6 @@
 // `pidfd wait 1234:5678` can tell the process it was given from a later one with the same pid.
 import { open, type Pidfd } from '../index';
 import { Failure, UsageError } from './args';
-import { inodeOf } from './compat';
 import { describeError } from './io';
 
 export interface Target {
@@ -41,7 +40,7 @@ export function openTarget(target: Target): Pidfd {
     throw new Failure(`${target.arg}: ${describeError(err)}`, (err as { code?: string }).code);
   }
   if (target.inode === null) return handle;
-  const inode = inodeOf(handle);
+  const { inode } = handle;
   if (inode === target.inode) return handle;
   handle.close();
   if (inode === null) throw new Failure(`${target.arg}: PID:INODE needs pidfs inodes (Linux 6.9 or later)`);

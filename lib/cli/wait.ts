@@ -2,7 +2,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ExitStatus, Pidfd } from '../index';
 import { type Command, parseArgs, parseCount, parseDuration, UsageError } from './args';
-import { inodeOf } from './compat';
 import { formatSeconds, print, printError } from './io';
 import { isGone, openTarget, parseTarget } from './target';
 
@@ -88,7 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
       } catch (err) {
         if (!options.exited || !isGone(err)) throw err;
         exited++;
-        report({ pid: target.pid, inode: null, status: null, elapsedMs: performance.now() - start });
+        report({ pid: target.pid, inode: target.inode, status: null, elapsedMs: performance.now() - start });
       }
     }
     if (exited >= count) return 0;
@@ -99,7 +98,7 @@ async function main(argv: readonly string[]): Promise<number> {
     try {
       await new Promise<void>((resolve, reject) => {
         for (const handle of handles) {
-          const inode = inodeOf(handle);
+          const { inode } = handle;
           handle.onExit({ signal: deadline.signal }).then((status) => {
             pending.delete(handle);
             report({ pid: handle.pid, inode, status, elapsedMs: performance.now() - start });
