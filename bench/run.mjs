@@ -6,7 +6,7 @@
 // Prints a table, writes bench/results.json and bench/results.svg. Exit status 1 if a
 // measurement fails; with --strict also if a goal is not met.
 import { spawn as cpSpawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { asyncioPeer, benchDir, buildDir, limitBin, median, percentile, reaperBin, rootDir, runPeer, summary } from './lib/common.mjs';
@@ -21,7 +21,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --heap-mib N        live JS heap for the big-heap spawn test (default 1024; quick 64)
   --scale N           processes watched at once (default 10000; quick 200)
   --idle-ms N         idle-CPU window (default 5000; quick 100)
-  --readfile-ms N     readFile round length (default 1000; quick 50)
+  --readfile-ms N     readFile round length (default 500; quick 50)
   --rounds N          latency and spawn runs are split into N rounds, peers in turn
                       (default 5; quick 1)
   --only LIST         comma list of sections: latency,spawn,heap,scale (default all)
@@ -61,7 +61,7 @@ function parseArgs(argv) {
   }
   const d = o.quick
     ? { runs: 10, spawns: 40, heapSpawns: 20, heapMiB: 64, scale: 200, idleMs: 100, readFileMs: 50, rounds: 1 }
-    : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, scale: 10000, idleMs: 5000, readFileMs: 1000, rounds: 5 };
+    : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, scale: 10000, idleMs: 5000, readFileMs: 500, rounds: 5 };
   for (const k of Object.keys(d)) o[k] ??= d[k];
   o.only ??= ['latency', 'spawn', 'heap', 'scale'];
   for (const s of o.only) if (!['latency', 'spawn', 'heap', 'scale'].includes(s)) throw new Error(`unknown section ${s}`);
@@ -80,13 +80,42 @@ function compile(src, bin) {
   execFileSync('cc', ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
 }
 
-function checkLibrary() {
-  const dist = path.join(rootDir, 'dist', 'index.mjs');
-  if (!existsSync(dist)) throw new Error('dist/index.mjs is missing: run `npm run build` first');
-  const distTime = statSync(path.join(rootDir, 'dist', 'index.js')).mtimeMs;
+/**
+ * Copies dist/ and the built addon into bench/.build/snapshot, so that every worker of
+ * this run measures the same library even if build/ is rebuilt meanwhile. Returns the
+ * snapshot's ESM entry and a description of what was copied.
+ */
+async function snapshotLibrary() {
+  const dist = path.join(rootDir, 'dist');
+  if (!existsSync(path.join(dist, 'index.mjs'))) throw new Error('dist/index.mjs is missing: run `npm run build` first');
+  const distTime = statSync(path.join(dist, 'index.js')).mtimeMs;
   const libDir = path.join(rootDir, 'lib');
   const stale = readdirSync(libDir).filter((f) => f.endsWith('.ts') && statSync(path.join(libDir, f)).mtimeMs > distTime);
   if (stale.length) log(`warning: dist/ is older than lib/${stale[0]}: run \`npm run build\` for current figures`);
+
+  // The addon node-gyp-build would load: build/Release first, else a prebuild.
+  let addon = path.join(rootDir, 'build', 'Release', 'pidfd.node');
+  for (let waited = 0; !existsSync(addon) && existsSync(path.join(rootDir, 'build')) && waited < 120; waited++) {
+    if (waited === 0) log('build/Release/pidfd.node is missing (a rebuild in progress?): waiting up to 120 s');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  let addonRel = path.join('build', 'Release', 'pidfd.node');
+  if (!existsSync(addon)) {
+    const pre = path.join(rootDir, 'prebuilds', `${process.platform}-${process.arch}`);
+    const file = existsSync(pre) ? readdirSync(pre).find((f) => f.endsWith('.node')) : undefined;
+    if (!file) throw new Error('no built addon: run `npx node-gyp rebuild` first');
+    addon = path.join(pre, file);
+    addonRel = path.join('prebuilds', `${process.platform}-${process.arch}`, file);
+  }
+  const snap = path.join(buildDir, 'snapshot');
+  rmSync(snap, { recursive: true, force: true });
+  cpSync(dist, path.join(snap, 'dist'), { recursive: true });
+  mkdirSync(path.dirname(path.join(snap, addonRel)), { recursive: true });
+  copyFileSync(addon, path.join(snap, addonRel));
+  return {
+    entry: path.join(snap, 'dist', 'index.mjs'),
+    info: { addon: path.relative(rootDir, addon), addon_mtime: statSync(addon).mtime.toISOString(), dist_mtime: new Date(distTime).toISOString(), dist_stale: stale.length > 0 },
+  };
 }
 
 function commandVersion(file, args) {
@@ -126,17 +155,44 @@ function machineInfo() {
   };
 }
 
+// Each worker runs in a process group of its own; whatever it leaves behind (a child of a
+// crashed worker, say) is killed with the group when it ends, and on our own SIGINT/SIGTERM.
+const workerGroups = new Set();
+function killWorkerGroups() {
+  for (const pgid of workerGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    killWorkerGroups();
+    process.exit(130);
+  });
+}
+
 /** Runs a section worker in a fresh node; returns its BENCH-RESULT object. */
 function worker(file, args, nodeFlags = []) {
   return new Promise((resolve, reject) => {
     const child = cpSpawn(process.execPath, [...nodeFlags, path.join(benchDir, 'sections', file), JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: rootDir,
+      detached: true, // its own process group (and session)
     });
+    workerGroups.add(child.pid);
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      try {
+        process.kill(-child.pid, 'SIGKILL'); // leftovers of the worker, if any
+      } catch {
+        /* none: the usual case */
+      }
+      workerGroups.delete(child.pid);
       const line = stdout.split('\n').find((l) => l.startsWith('BENCH-RESULT '));
       if (code !== 0 || !line) {
         reject(new Error(`worker ${file} failed (${code ?? signal}): ${stdout.slice(-500)}`));
@@ -262,9 +318,17 @@ async function spawnSection() {
 
 async function heapSection() {
   log(`heap: ${opts.heapSpawns} spawns per measurement with ${opts.heapMiB} MiB of live JS heap`);
-  const node = await worker('spawn.mjs', { n: opts.heapSpawns, inflight: [1, 8], heapMiB: opts.heapMiB }, ['--max-old-space-size=4096', '--expose-gc']);
-  const results = node.results.map((r) => mergeSpawnRows([r]));
-  return { what: `the same, in a node holding ${opts.heapMiB} MiB of live JS objects and arrays`, heap_mib: opts.heapMiB, heap: node.heap, results };
+  // One node per peer, each with its own ballast: child_process's forks leave the whole
+  // heap write-protected for copy-on-write, which would slow whatever ran after them.
+  const results = [];
+  let heap = null;
+  for (const peer of ['pidfd', 'child_process']) {
+    const node = await worker('spawn.mjs', { n: opts.heapSpawns, inflight: [1, 8], heapMiB: opts.heapMiB, peers: [peer] }, ['--max-old-space-size=4096', '--expose-gc']);
+    heap ??= node.heap;
+    for (const r of node.results) results.push({ ...mergeSpawnRows([r]), heap: node.heap });
+  }
+  results.sort((a, b) => a.inflight - b.inflight);
+  return { what: `the same, in a node holding ${opts.heapMiB} MiB of live JS objects and arrays (one node per peer)`, heap_mib: opts.heapMiB, heap, results };
 }
 
 async function scaleSection() {
@@ -272,6 +336,20 @@ async function scaleSection() {
   const r = await worker('scale.mjs', { n: opts.scale, idleMs: opts.idleMs, readFileMs: opts.readFileMs, pollMs: 100 }, ['--expose-gc']);
   r.storm_vs_c = r.pidfd.storm_ns / r.c_epoll.storm_ns;
   return r;
+}
+
+/** Share of all CPUs busy (not idle/iowait) over ms, from /proc/stat: other work on the machine. */
+async function cpuBusyPercent(ms) {
+  const read = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  const total = b.total - a.total;
+  return total > 0 ? (100 * (total - (b.idle - a.idle))) / total : 0;
 }
 
 // ---- goals --------------------------------------------------------------------------
@@ -330,8 +408,12 @@ function table(rows, header) {
 function printReport(res) {
   const out = [];
   const m = res.machine;
-  out.push(`pidfd bench: Linux ${m.kernel}, ${m.cpus}x ${m.cpu_model}, Node ${m.node}, ${m.python ?? 'no python3'}; load average ${m.loadavg_at_start[0].toFixed(2)} at start, ${m.loadavg_at_end[0].toFixed(2)} at end`);
-  if (Math.max(m.loadavg_at_start[0], m.loadavg_at_end[0]) > 1) out.push('warning: the machine was busy with other work during the run; expect noisy figures (p99 above all)');
+  // (the 1-minute load average before each section: the scale section's own kill storm
+  // of 10,000 runnable processes inflates it afterwards, so the end figure means nothing)
+  const busy = Object.values(m.cpu_busy_percent_before_section);
+  out.push(`pidfd bench: Linux ${m.kernel}, ${m.cpus}x ${m.cpu_model}, Node ${m.node}, ${m.python ?? 'no python3'}`);
+  out.push(`CPU busy with other work just before each section: ${busy.map((b) => `${b.toFixed(0)}%`).join(', ')}`);
+  if (Math.max(...busy) > 20) out.push('warning: the machine was busy with other work during the run; expect noisy figures (p99 above all)');
   if (res.latency) {
     const p = res.latency.peers;
     const ours = p['pidfd-spawn'];
@@ -385,13 +467,13 @@ function printReport(res) {
         ['measure', 'value', 'notes'],
       ),
     );
-    out.push(`\n4. No threadpool: fs.promises.readFile (1 KiB file, ${s.read_file_concurrency} at a time), ${s.read_file.with_rounds.length} alternating rounds`);
+    out.push(`\n4. No threadpool: fs.promises.readFile (1 KiB file, ${s.read_file_concurrency} at a time), ${s.read_file.with_rounds.length} alternating rounds of each`);
     out.push(
       table(
         [
           ['without watches', s.read_file.without_ops_per_s.toFixed(0)],
           [`with ${s.n} pending watches`, s.read_file.with_ops_per_s.toFixed(0)],
-          ['ratio with/without', `${s.read_file.ratio.toFixed(3)} (rounds: ${s.read_file.round_ratios.map((r) => r.toFixed(2)).join(', ')})`],
+          ['ratio with/without', `${s.read_file.ratio.toFixed(3)} (median of rounds: ${s.read_file.round_ratios.map((r) => r.toFixed(2)).join(', ')})`],
         ],
         ['readFile', 'ops/s'],
       ),
@@ -407,16 +489,22 @@ async function main() {
   const t0 = Date.now();
   compile(path.join(benchDir, 'peers', 'limit.c'), limitBin);
   compile(path.join(benchDir, 'helpers', 'reaper.c'), reaperBin);
-  checkLibrary();
+  const snapshot = await snapshotLibrary();
+  process.env.PIDFD_BENCH_LIB = snapshot.entry; // inherited by every worker
   const results = {
     schema: 1,
     command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     options: { ...opts, out: undefined, svg: undefined },
     machine: machineInfo(),
+    library: snapshot.info,
   };
   const sections = { latency: latencySection, spawn: spawnSection, heap: heapSection, scale: scaleSection };
   results.section_seconds = {};
+  results.machine.loadavg_before_section = {};
+  results.machine.cpu_busy_percent_before_section = {};
   for (const name of opts.only) {
+    results.machine.loadavg_before_section[name] = os.loadavg()[0];
+    results.machine.cpu_busy_percent_before_section[name] = await cpuBusyPercent(opts.quick ? 100 : 500);
     const ts = Date.now();
     results[name] = await sections[name]();
     results.section_seconds[name] = (Date.now() - ts) / 1000;
@@ -425,7 +513,6 @@ async function main() {
   results.goals_met = results.goals.filter((g) => g.met).length;
   results.goals_total = results.goals.length;
   results.elapsed_s = (Date.now() - t0) / 1000;
-  results.machine.loadavg_at_end = os.loadavg();
   printReport(results);
   writeFileSync(opts.out, JSON.stringify(results, null, 1) + '\n');
   writeFileSync(opts.svg, renderSvg(results));

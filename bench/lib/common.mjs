@@ -10,7 +10,9 @@ export const buildDir = path.join(benchDir, '.build');
 export const limitBin = path.join(buildDir, 'limit');
 export const reaperBin = path.join(buildDir, 'reaper');
 export const asyncioPeer = path.join(benchDir, 'peers', 'asyncio_peer.py');
-export const libEntry = path.join(rootDir, 'dist', 'index.mjs');
+// run.mjs points the workers at a snapshot of dist/ + the addon taken when the run started
+// (others may rebuild build/ meanwhile); run on their own, workers use dist/ directly.
+export const libEntry = process.env.PIDFD_BENCH_LIB || path.join(rootDir, 'dist', 'index.mjs');
 
 export const hr = () => process.hrtime.bigint();
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

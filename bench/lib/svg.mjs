@@ -152,7 +152,9 @@ export function renderSvg(res) {
   if (res.scale) add(scalePanel(res.scale, y));
   if (res.goals?.length) add(goalsPanel(res.goals, y));
   const m = res.machine;
-  const footer = `Linux ${m.kernel}, ${m.cpus}× ${m.cpu_model}, Node ${m.node}, ${m.python ?? 'no python'}; ${m.date.slice(0, 10)}`;
+  const busy = Object.values(m.cpu_busy_percent_before_section ?? {});
+  const busyNote = busy.length ? `; other work on the machine before each section: ${busy.map((b) => `${b.toFixed(0)}%`).join('/')} CPU` : '';
+  const footer = `Linux ${m.kernel}, ${m.cpus}× ${m.cpu_model}, Node ${m.node}, ${m.python ?? 'no python'}; ${m.date.slice(0, 10)}${busyNote}`;
   y += 10;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 14}" viewBox="0 0 ${W} ${y + 14}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">
 <style>
