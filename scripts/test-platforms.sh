@@ -47,7 +47,7 @@ if want node22 || want node24; then
 fi
 
 if want arm64; then
-  bash "$SCRIPTS/arm64-node-modules.sh" "$ROOT/node_modules" >/dev/null
+  bash "$SCRIPTS/arm64-node-modules.sh" "$ROOT" >/dev/null
   # C helpers stay x64 (the host runs them); the node under test and the addon are arm64.
   suite "$SCRIPTS/node-arm64.sh" "Node 24 arm64 under qemu-user" PIDFD_QEMU=1
 fi
