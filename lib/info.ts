@@ -61,8 +61,11 @@ function fromProc(pid: number, fd: number): ProcessInfo {
   const [uid, euid] = field('Uid');
   const [gid, egid] = field('Gid');
   const info = { pid, ppid: field('PPid')[0], uid, gid, euid, egid, cgroupId: cgroupIdFromProc(pid) };
-  // Read first, check after: if the pidfd is still quiet, the pid was not reused meanwhile.
-  if (native.readable(fd) !== 0) throw systemError(ESRCH, 'open', { path: `/proc/${pid}/status` });
+  // Read first, check after: the pid cannot have been reused while the process is not
+  // reaped. Where the pidfd tells a reap apart (POLLHUP, pidfs kernels) a zombie is fine;
+  // elsewhere any exit makes the answer unprovable.
+  const state = native.readable(fd);
+  if (state !== 0 && (state !== 1 || !hasFeature('inode'))) throw systemError(ESRCH, 'open', { path: `/proc/${pid}/status` });
   return info;
 }
 

@@ -19,7 +19,7 @@ export interface Native {
   probeExitRecord(): number;
   /** close(fd) → 0 | -errno */
   close(fd: number): number;
-  /** poll(fd, POLLIN, 0) → 1 once the thread group has exited, 0 while it runs, or -errno */
+  /** poll(fd, POLLIN, 0) → 0 while the thread group runs, 1 once exited, 2 once also reaped (6.9+), or -errno */
   readable(fd: number): number;
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) into out[0..1] → 0 | -errno */
   socketpair(out: Int32Array): number;

@@ -160,7 +160,7 @@ export class Pidfd implements ExitListener {
     if (this.#closed) throw closedError();
     if (flags !== 0 && !hasFeature('signalScope')) throw featureError('signalScope');
     // An exited leader may still lead a live process group.
-    const exited = this.#status !== undefined || native.readable(this.#resources.fd) === 1;
+    const exited = this.#status !== undefined || native.readable(this.#resources.fd) > 0;
     if (exited && scope !== 'processGroup') return false;
     const r = native.sendSignal(this.#resources.fd, number, flags);
     if (r === 0) return true;

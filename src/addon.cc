@@ -55,11 +55,13 @@ static Napi::Value Close(const Napi::CallbackInfo& info) {
   return Result(info, sys_close(Arg(info, 0)));
 }
 
-// readable(pidfd) -> 1 once the thread group has exited, 0 while it runs, or -errno.
+// readable(pidfd) -> 0 while the thread group runs, 1 once it has exited, 2 once it has
+// also been reaped (POLLHUP, Linux 6.9+), or -errno.
 static Napi::Value Readable(const Napi::CallbackInfo& info) {
   struct pollfd p = {Arg(info, 0), POLLIN, 0};
   long r = ret(poll(&p, 1, 0));
-  return Result(info, r <= 0 ? r : (p.revents & POLLNVAL) ? -EBADF : 1);
+  if (r <= 0) return Result(info, r);
+  return Result(info, (p.revents & POLLNVAL) ? -EBADF : (p.revents & POLLHUP) ? 2 : 1);
 }
 
 // socketpair(out Int32Array[2]) -> 0 | -errno: one end for us, one for a child's stdio.

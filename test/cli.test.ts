@@ -9,7 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { parseDuration } from '../dist/cli/args.js';
 import { helper } from './helpers/build';
-import { procState, root, sleep, startStranger, until } from './support';
+import { procState, qemu, root, sleep, startStranger, until } from './support';
+
+// Under qemu-user a node takes seconds to start: the subjects must outlive that.
+const k = qemu ? 10 : 1;
 
 const bin = path.join(root, 'dist', 'cli.js');
 const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
@@ -217,7 +220,7 @@ describe('pidfd wait', () => {
 
   it('--verbose prints each exit as it happens, with the code where the kernel tells', async () => {
     // bash reaps its subshells, so the exit record (Linux 6.15) has the code.
-    const { output } = await bashChild('(sleep 1; exit 7) & echo $!; (sleep 1.5; kill -USR1 $BASHPID) & echo $!; echo ready; wait');
+    const { output } = await bashChild(`(sleep ${k}; exit 7) & echo $!; (sleep ${1.5 * k}; kill -USR1 $BASHPID) & echo $!; echo ready; wait`);
     const [a, b] = output().split('\n').map(Number);
     const result = await cli(['wait', '--verbose', String(a), String(b)]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
@@ -234,7 +237,7 @@ describe('pidfd wait', () => {
   });
 
   it('--json prints one object per exit', async () => {
-    const { output } = await bashChild('(sleep 1; exit 7) & echo $!; echo ready; wait');
+    const { output } = await bashChild(`(sleep ${k}; exit 7) & echo $!; echo ready; wait`);
     const pid = Number(output().split('\n')[0]);
     const inode = inodeOf(pid);
     const result = await cli(['wait', '--json', '--verbose', String(pid)]);
