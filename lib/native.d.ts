@@ -24,8 +24,9 @@ export interface Native {
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) into out[0..1] → 0 | -errno */
   socketpair(out: Int32Array): number;
   /**
-   * Starts a child with a pidfd (envp null: our own environ). → 0 with out = [pid, pidfd,
-   * method], or -errno with out[2] = the failing stage (src/spawn.h).
+   * Starts a child with a pidfd (envp null: our own environ), watched under watchId from
+   * birth so that it is always reaped. → 0 with out = [pid, pidfd, method], or -errno with
+   * out[2] = the failing stage (src/spawn.h).
    */
   spawn(
     paths: string[],
@@ -37,6 +38,7 @@ export interface Native {
     uid: number,
     gid: number,
     out: Int32Array,
+    watchId: number,
   ): number;
   /** Which clone method spawn() uses now: 0 clone3, 1 clone(CLONE_PIDFD), 2 fork + pidfd_open */
   spawnMethod(): number;
@@ -49,6 +51,8 @@ export interface Native {
   /** Lets go of a watch and its fd (an unreaped child of ours is reaped first). */
   unwatch(id: number): void;
   refWatch(id: number, ref: boolean): void;
+  /** How many watches keep the event loop alive now (for tests). */
+  pendingWatches(): number;
   /** events holds [id, waitStatus (-1 unknown), -errno or 0] triples, one batch per loop turn */
   setExitCallback(callback: (events: Int32Array) => void): void;
 }

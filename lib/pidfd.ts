@@ -9,7 +9,7 @@ import { featureError, hasFeature, type FeatureName } from './features';
 import { processInfo, type ProcessInfo } from './info';
 import { signalNumber } from './signals';
 import { validateAbortSignal, validateBoolean, validateInt, validateObject, validatePid } from './validate';
-import { release, startWatch, track, untrack, WatchMode, type ExitListener, type Resources } from './watcher';
+import { adoptWatch, release, startWatch, track, untrack, WatchMode, type ExitListener, type Resources } from './watcher';
 
 const { ESRCH, ECHILD, ENOSYS, ENOENT, EINVAL } = constants.errno;
 const PIDFD_THREAD = 0o200; // O_EXCL
@@ -38,6 +38,8 @@ export interface HandleKind {
   thread: boolean;
   /** Where the status comes from when the kernel cannot tell (from(): the ChildProcess). */
   statusFallback?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The id of a watch the native side already started (spawn()). */
+  watch?: number;
 }
 
 interface Deferred {
@@ -93,7 +95,10 @@ export class Pidfd implements ExitListener {
     this.#resources = { fd, watch: 0 };
     this.#kind = kind;
     track(this, this.#resources);
-    if (kind.mode === WatchMode.Reap) this.#arm(); // our own child: always watched, so always reaped
+    if (kind.watch !== undefined) {
+      adoptWatch(this.#resources, this, kind.watch); // our own child: watched since its birth
+      this.#exit = deferred();
+    }
   }
 
   /** The pidfd, or -1 once closed. */
@@ -158,6 +163,8 @@ export class Pidfd implements ExitListener {
       flags = scopes[scope as SignalScope];
     }
     if (this.#closed) throw closedError();
+    // The kernel takes an int: never let a larger number wrap around to a real signal.
+    if (number !== (number | 0)) throw systemError(-EINVAL, 'pidfd_send_signal');
     if (flags !== 0 && !hasFeature('signalScope')) throw featureError('signalScope');
     // An exited leader may still lead a live process group.
     const exited = this.#status !== undefined || native.readable(this.#resources.fd) > 0;

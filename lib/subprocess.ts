@@ -8,7 +8,7 @@ import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
-import { WatchMode } from './watcher';
+import { WatchMode, watchId } from './watcher';
 
 export type StdioOption = 'pipe' | 'ignore' | 'inherit';
 
@@ -38,14 +38,20 @@ export class Subprocess extends Pidfd {
   readonly spawnargs: string[];
 
   /** @internal */
-  constructor(token: symbol, pid: number, fd: number, streams: Array<net.Socket | null>, file: string, argv: string[]) {
-    super(token, pid, fd, { mode: WatchMode.Reap, thread: false });
+  constructor(token: symbol, pid: number, fd: number, watch: number, streams: Array<net.Socket | null>, file: string, argv: string[]) {
+    super(token, pid, fd, { mode: WatchMode.Reap, thread: false, watch });
     this.stdio = streams;
     this.stdin = streams[0] ?? null;
     this.stdout = streams[1] ?? null;
     this.stderr = streams[2] ?? null;
     this.spawnfile = file;
     this.spawnargs = argv;
+    // As child_process does: once the child is gone nobody reads its stdin, so let go of it
+    // (an unused stdin would otherwise keep the event loop alive forever).
+    if (this.stdin !== null) {
+      const stdin = this.stdin;
+      this.exited.then(() => stdin.destroy(), () => stdin.destroy());
+    }
   }
 }
 
@@ -138,7 +144,8 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   }
 
   const out = new Int32Array(3);
-  const r = native.spawn(candidates(file, env), [argv0, ...argList], envp, cwd, theirs, detached, uid, gid, out);
+  const watch = watchId();
+  const r = native.spawn(candidates(file, env), [argv0, ...argList], envp, cwd, theirs, detached, uid, gid, out, watch);
   closeAll(childEnds);
   if (r < 0) {
     closeAll(ours);
@@ -155,5 +162,5 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     if (fd < 0) return null;
     return new net.Socket({ fd, readable: i !== 0, writable: i !== 1 && i !== 2 });
   });
-  return new Subprocess(kCreate, out[0], out[1], streams, file, [argv0, ...argList]);
+  return new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
 }

@@ -70,11 +70,22 @@ export function untrack(resources: Resources): void {
  * Returns 0 or -errno.
  */
 export function startWatch(resources: Resources, listener: ExitListener, mode: WatchMode, ref: boolean, pid: number): number {
-  const id = nextId;
-  nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
+  const id = watchId();
   const r = native.watch(resources.fd, id, mode, ref, EXIT_RECORD_WAIT_MS, pid);
   if (r < 0) return r;
+  adoptWatch(resources, listener, id);
+  return 0;
+}
+
+/** A fresh watch id (spawn() starts its child's watch natively, under an id from here). */
+export function watchId(): number {
+  const id = nextId;
+  nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
+  return id;
+}
+
+/** Takes over a watch that the native side already started under id. */
+export function adoptWatch(resources: Resources, listener: ExitListener, id: number): void {
   resources.watch = id;
   listeners.set(id, listener);
-  return 0;
 }

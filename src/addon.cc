@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "args.h"
 #include "env.h"
 #include "spawn.h"
 #include "syscalls.h"
@@ -12,13 +13,10 @@ namespace pidfd {
 Napi::Value StartWatch(const Napi::CallbackInfo& info);
 Napi::Value StopWatch(const Napi::CallbackInfo& info);
 Napi::Value RefWatch(const Napi::CallbackInfo& info);
+Napi::Value PendingWatches(const Napi::CallbackInfo& info);
 Napi::Value GetInfo(const Napi::CallbackInfo& info);
 Napi::Value Stat(const Napi::CallbackInfo& info);
 Napi::Value ProbeExitRecord(const Napi::CallbackInfo& info);
-
-static int32_t Arg(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().Int32Value();
-}
 
 static Napi::Value Result(const Napi::CallbackInfo& info, long r) {
   return Napi::Number::New(info.Env(), static_cast<double>(r));
@@ -26,39 +24,43 @@ static Napi::Value Result(const Napi::CallbackInfo& info, long r) {
 
 // open(pid, flags) -> pidfd | -errno
 static Napi::Value Open(const Napi::CallbackInfo& info) {
-  return Result(info, sys_pidfd_open(Arg(info, 0), Arg(info, 1)));
+  long fd = sys_pidfd_open(IntArg(info, 0), IntArg(info, 1));
+  if (fd >= 0) Env::From(info.Env())->Own(static_cast<int>(fd));
+  return Result(info, fd);
 }
 
 // sendSignal(pidfd, signal, flags) -> 0 | -errno
 static Napi::Value SendSignal(const Napi::CallbackInfo& info) {
-  return Result(info, sys_pidfd_send_signal(Arg(info, 0), Arg(info, 1), Arg(info, 2)));
+  return Result(info, sys_pidfd_send_signal(IntArg(info, 0), IntArg(info, 1), IntArg(info, 2)));
 }
 
 // getfd(pidfd, targetfd) -> a new close-on-exec fd | -errno
 static Napi::Value Getfd(const Napi::CallbackInfo& info) {
-  return Result(info, sys_pidfd_getfd(Arg(info, 0), Arg(info, 1)));
+  return Result(info, sys_pidfd_getfd(IntArg(info, 0), IntArg(info, 1)));
 }
 
 // mrelease(pidfd) -> 0 | -errno
 static Napi::Value Mrelease(const Napi::CallbackInfo& info) {
-  return Result(info, sys_process_mrelease(Arg(info, 0)));
+  return Result(info, sys_process_mrelease(IntArg(info, 0)));
 }
 
 // waitid(pidfd, options) -> 0 | -errno; the status itself is the watcher's business.
 static Napi::Value Waitid(const Napi::CallbackInfo& info) {
   siginfo_t si;
-  return Result(info, sys_waitid_pidfd(Arg(info, 0), &si, Arg(info, 1)));
+  return Result(info, sys_waitid_pidfd(IntArg(info, 0), &si, IntArg(info, 1)));
 }
 
 // close(fd) -> 0 | -errno
 static Napi::Value Close(const Napi::CallbackInfo& info) {
-  return Result(info, sys_close(Arg(info, 0)));
+  int fd = IntArg(info, 0);
+  Env::From(info.Env())->Disown(fd);
+  return Result(info, sys_close(fd));
 }
 
 // readable(pidfd) -> 0 while the thread group runs, 1 once it has exited, 2 once it has
 // also been reaped (POLLHUP, Linux 6.9+), or -errno.
 static Napi::Value Readable(const Napi::CallbackInfo& info) {
-  struct pollfd p = {Arg(info, 0), POLLIN, 0};
+  struct pollfd p = {IntArg(info, 0), POLLIN, 0};
   long r = ret(poll(&p, 1, 0));
   if (r <= 0) return Result(info, r);
   return Result(info, (p.revents & POLLNVAL) ? -EBADF : (p.revents & POLLHUP) ? 2 : 1);
@@ -66,7 +68,9 @@ static Napi::Value Readable(const Napi::CallbackInfo& info) {
 
 // socketpair(out Int32Array[2]) -> 0 | -errno: one end for us, one for a child's stdio.
 static Napi::Value SocketPair(const Napi::CallbackInfo& info) {
-  Napi::Int32Array out = info[0].As<Napi::Int32Array>();
+  size_t length;
+  int32_t* out;
+  if (!TypedArg(info, 0, &out, &length) || length < 2) return Result(info, -EINVAL);
   int fds[2];
   long r = ret(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
   if (r == 0) {
@@ -95,6 +99,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"watch", StartWatch},
       {"unwatch", StopWatch},
       {"refWatch", RefWatch},
+      {"pendingWatches", PendingWatches},
       {"setExitCallback", SetExitCallback},
   };
   for (const auto& f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));

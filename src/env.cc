@@ -1,6 +1,10 @@
 #include "env.h"
 
+#include <sys/stat.h>
+
 #include <cstring>
+
+#include "syscalls.h"
 
 namespace pidfd {
 
@@ -51,6 +55,23 @@ void Env::Queue(const ExitEvent& event) {
   pending.push_back(event);
 }
 
+static uint64_t Inode(int fd) {
+  struct stat st;
+  return syscall(SYS_fstat, fd, &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
+void Env::Own(int fd) { owned[fd] = Inode(fd); }
+
+void Env::Disown(int fd) { owned.erase(fd); }
+
+// Closes what JS left open, but only fds that still are the pidfds we handed out.
+void Env::CloseOwned() {
+  for (const auto& entry : owned) {
+    if (entry.second != 0 && Inode(entry.first) == entry.second) sys_close(entry.first);
+  }
+  owned.clear();
+}
+
 void Env::HandleClosed() {
   open_handles--;
   if (tearing_down && open_handles == 0) {
@@ -70,6 +91,7 @@ static void Teardown(napi_async_cleanup_hook_handle handle, void* data) {
   napi_async_destroy(s->env, s->async_context);
   s->async_context = nullptr;
   s->pending.clear();
+  s->CloseOwned();
   CloseAllWatches(s);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->flush),
            [](uv_handle_t* h) { static_cast<Env*>(h->data)->HandleClosed(); });

@@ -42,6 +42,13 @@ struct Env {
   size_t open_handles = 0;  // uv handles (watches + flush) not yet closed
   bool tearing_down = false;
 
+  // Pidfds that JS handles hold outside any watch, closed at teardown: a terminated worker
+  // runs no FinalizationRegistry. Keyed by fd, with the inode to recognise it later.
+  std::unordered_map<int, uint64_t> owned;
+  void Own(int fd);
+  void Disown(int fd);
+  void CloseOwned();
+
   static Env* From(napi_env env);
   // Queues an event for the check phase. A caller outside the poll phase (a timer) must
   // Flush() itself: the loop may end before another check phase comes.

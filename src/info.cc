@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "args.h"
 #include "exit_record.h"
 #include "syscalls.h"
 
@@ -13,21 +14,27 @@ namespace pidfd {
 
 // getInfo(fd, mask, out Uint8Array[72]) -> 0 | -errno; out holds struct pidfd_info.
 Napi::Value GetInfo(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  uint64_t mask = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
-  Napi::Uint8Array out = info[2].As<Napi::Uint8Array>();
+  int fd = IntArg(info, 0);
+  uint64_t mask = static_cast<uint64_t>(Int64Arg(info, 1, 0));
+  size_t length;
+  uint8_t* out;
+  if (!TypedArg(info, 2, &out, &length) || length < PIDFD_INFO_SIZE) {
+    return Napi::Number::New(info.Env(), -EINVAL);
+  }
   alignas(8) unsigned char buffer[PIDFD_INFO_SIZE] = {0};
   memcpy(buffer, &mask, sizeof mask);
   long r = ret(ioctl(fd, PIDFD_GET_INFO_IOCTL, buffer));
-  if (r == 0 && out.ByteLength() >= PIDFD_INFO_SIZE) memcpy(out.Data(), buffer, PIDFD_INFO_SIZE);
+  if (r == 0) memcpy(out, buffer, PIDFD_INFO_SIZE);
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
 // stat(fd, out Float64Array[2]) -> 0 | -errno; out = [st_ino, filesystem magic].
 // Raw syscalls: glibc 2.33 turned fstat into a new versioned symbol.
 Napi::Value Stat(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  Napi::Float64Array out = info[1].As<Napi::Float64Array>();
+  int fd = IntArg(info, 0);
+  size_t length;
+  double* out;
+  if (!TypedArg(info, 1, &out, &length) || length < 2) return Napi::Number::New(info.Env(), -EINVAL);
   struct stat st;
   struct statfs fs;
   long r = ret(syscall(SYS_fstat, fd, &st));

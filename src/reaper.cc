@@ -15,13 +15,14 @@ namespace pidfd {
 
 namespace {
 
-uv_once_t init_once = UV_ONCE_INIT;
-uv_mutex_t mutex;
 struct Orphan {
   int fd;   // pidfd of an unreaped child of ours
   int pid;  // for kernels whose waitid has no P_PIDFD
 };
-std::vector<Orphan> orphans;
+uv_once_t init_once = UV_ONCE_INIT;
+uv_mutex_t mutex;
+// Never destroyed: the thread may still read it while exit handlers run.
+std::vector<Orphan>& orphans = *new std::vector<Orphan>();
 int wake_fd = -1;          // eventfd: a new orphan arrived
 bool started = false;
 

@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "env.h"
 #include "spawn.h"
+#include "watch.h"
 #include "syscalls.h"
 
 // clone3 with CLONE_VM needs the child to start on its new stack, which only assembly can
@@ -264,13 +266,6 @@ long ForkThenOpen(ChildSetup* c, int* pidfd) {
 
 bool ShouldFallBack(long r) { return r == -ENOSYS || r == -EPERM || r == -EINVAL; }
 
-std::vector<std::string> Strings(const Napi::Value& value) {
-  Napi::Array array = value.As<Napi::Array>();
-  std::vector<std::string> out(array.Length());
-  for (uint32_t i = 0; i < out.size(); i++) out[i] = array.Get(i).As<Napi::String>().Utf8Value();
-  return out;
-}
-
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;
   for (auto& s : strings) out.push_back(&s[0]);
@@ -280,28 +275,36 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-// spawn(paths, argv, envp|null, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array)
-//   -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
+// spawn(paths, argv, envp|null, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array,
+//       watchId) -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
 //   envp null passes our own environ (the main thread's process.env) without copying it.
+//   The child is watched (and so always reaped) under watchId from this call on: no
+//   interruption of the JS that follows can leave it unowned.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::vector<std::string> paths = Strings(info[0]), argv = Strings(info[1]),
-                           envp = info[2].IsNull() ? std::vector<std::string>() : Strings(info[2]);
-  std::string cwd = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-  Napi::Int32Array stdio = info[4].As<Napi::Int32Array>();
-  Napi::Int32Array out = info[8].As<Napi::Int32Array>();
+  const bool own_environ = info[2].IsNull(), has_cwd = info[3].IsString();
+  std::vector<std::string> paths, argv, envp;
+  std::string cwd;
+  size_t stdio_count, out_count;
+  int32_t *stdio, *out;
+  // Every argument read in full, or nothing starts (a worker may be terminating under us).
+  if (!StringsArg(info, 0, &paths) || !StringsArg(info, 1, &argv) ||
+      (!own_environ && !StringsArg(info, 2, &envp)) || (has_cwd && !StringValue(env, info[3], &cwd)) ||
+      !TypedArg(info, 4, &stdio, &stdio_count) || !TypedArg(info, 8, &out, &out_count) || out_count < 3) {
+    return Napi::Number::New(env, -EINVAL);
+  }
 
   ChildSetup c;
   for (auto& p : paths) c.paths.push_back(p.c_str());
   c.paths.push_back(nullptr);
   c.argv = Pointers(argv);
   c.envp = Pointers(envp);
-  c.env = info[2].IsNull() ? environ : c.envp.data();
-  if (info[3].IsString()) c.cwd = cwd.c_str();
-  c.stdio.assign(stdio.Data(), stdio.Data() + stdio.ElementLength());
-  c.setsid = info[5].ToBoolean();
-  c.uid = info[6].As<Napi::Number>().Int64Value();
-  c.gid = info[7].As<Napi::Number>().Int64Value();
+  c.env = own_environ ? environ : c.envp.data();
+  if (has_cwd) c.cwd = cwd.c_str();
+  c.stdio.assign(stdio, stdio + stdio_count);
+  c.setsid = BoolArg(info, 5);
+  c.uid = Int64Arg(info, 6);
+  c.gid = Int64Arg(info, 7);
 
   // The child's stack: one per environment (that is, per thread), reused. The child is
   // done with it once the parent resumes (CLONE_VFORK).
@@ -341,6 +344,15 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     }
     out[2] = c.stage;
     return Napi::Number::New(env, -c.err);
+  }
+  int r = Watch::Start(state, pidfd, IntArg(info, 9, 0), kModeReap, true, 0, static_cast<int32_t>(pid));
+  if (r != 0) {  // cannot watch it, so cannot promise to reap it: take it back
+    syscall(SYS_kill, pid, SIGKILL);
+    siginfo_t si;
+    sys_wait_child(pidfd, pid, &si, WEXITED);
+    sys_close(pidfd);
+    out[2] = kStageClone;
+    return Napi::Number::New(env, r);
   }
   out[0] = static_cast<int32_t>(pid);
   out[1] = pidfd;

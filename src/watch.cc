@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "args.h"
 #include "exit_record.h"
 #include "reaper.h"
 #include "syscalls.h"
@@ -67,37 +68,44 @@ static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   Deliver(w, event);
 }
 
-// watch(fd, id, mode, ref, recordWaitMs, pid) -> 0 | -errno. On success the watcher owns fd.
-Napi::Value StartWatch(const Napi::CallbackInfo& info) {
-  Env* s = Env::From(info.Env());
+int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record_wait_ms, int32_t pid) {
   auto* w = new Watch();
   w->env = s;
-  w->fd = info[0].As<Napi::Number>().Int32Value();
-  w->id = info[1].As<Napi::Number>().Int32Value();
-  w->mode = info[2].As<Napi::Number>().Int32Value();
-  w->record_wait_ms = static_cast<uint64_t>(info[4].As<Napi::Number>().Int64Value());
-  w->pid = info[5].As<Napi::Number>().Int32Value();
-  int r = uv_poll_init(s->loop, &w->poll, w->fd);  // fails before the handle exists
+  w->fd = fd;
+  w->id = id;
+  w->mode = mode;
+  w->record_wait_ms = record_wait_ms;
+  w->pid = pid;
+  int r = uv_poll_init(s->loop, &w->poll, fd);  // fails before the handle exists
   if (r != 0) {
     delete w;
-    return Napi::Number::New(info.Env(), r);
+    return r;
   }
   w->poll.data = w;
+  s->Disown(fd);  // the watcher owns it now
   s->open_handles++;
-  s->watches[w->id] = w;
+  s->watches[id] = w;
   r = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
   if (r != 0) {
     w->fd = -1;  // still the caller's: the close callback must not close it
     Close(w);
-    return Napi::Number::New(info.Env(), r);
+    return r;
   }
-  if (!info[3].ToBoolean()) uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
-  return Napi::Number::New(info.Env(), 0);
+  if (!ref) uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
+  return 0;
+}
+
+// watch(fd, id, mode, ref, recordWaitMs, pid) -> 0 | -errno. On success the watcher owns fd.
+Napi::Value StartWatch(const Napi::CallbackInfo& info) {
+  int r = Watch::Start(Env::From(info.Env()), IntArg(info, 0), IntArg(info, 1, 0),
+                       IntArg(info, 2, kModePlain), BoolArg(info, 3),
+                       static_cast<uint64_t>(Int64Arg(info, 4, 0)), IntArg(info, 5));
+  return Napi::Number::New(info.Env(), r);
 }
 
 static Watch* Find(const Napi::CallbackInfo& info) {
   Env* s = Env::From(info.Env());
-  auto it = s->watches.find(info[0].As<Napi::Number>().Int32Value());
+  auto it = s->watches.find(IntArg(info, 0, 0));
   return it == s->watches.end() ? nullptr : it->second;
 }
 
@@ -121,10 +129,21 @@ Napi::Value RefWatch(const Napi::CallbackInfo& info) {
   Watch* w = Find(info);
   if (w != nullptr && !w->orphaned) {
     auto* h = reinterpret_cast<uv_handle_t*>(&w->poll);
-    if (info[1].ToBoolean()) uv_ref(h);
+    if (BoolArg(info, 1)) uv_ref(h);
     else uv_unref(h);
   }
   return info.Env().Undefined();
+}
+
+// pendingWatches() -> how many watches still keep the event loop alive (tests, debugging).
+Napi::Value PendingWatches(const Napi::CallbackInfo& info) {
+  Env* s = Env::From(info.Env());
+  uint32_t count = 0;
+  for (auto& entry : s->watches) {
+    auto* h = reinterpret_cast<uv_handle_t*>(&entry.second->poll);
+    if (uv_is_active(h) && uv_has_ref(h)) count++;
+  }
+  return Napi::Number::New(info.Env(), count);
 }
 
 void CloseAllWatches(Env* s) {

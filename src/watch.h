@@ -25,6 +25,9 @@ struct Watch {
   bool orphaned = false;    // JS let go before the exit: reap silently, then close
   bool fired = false;
   bool closing = false;
+
+  // Starts watching fd under id; on success the watcher owns fd. Returns 0 or a uv error.
+  static int Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record_wait_ms, int32_t pid);
 };
 
 // Completes a watch: queues its event for JS (or closes an orphan).
