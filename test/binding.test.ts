@@ -33,7 +33,7 @@ function load(dir: string): { code: string; message: string } {
   const r = spawnSync(process.execPath, ['-e', `
     try { require(${JSON.stringify(path.join(dir, 'dist', 'index.js'))}); console.log('{"code":"loaded"}'); }
     catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
-  `], { encoding: 'utf8' });
+  `], { encoding: 'utf8', env: { ...process.env, PIDFD_PREBUILD: undefined } }); // no override (test:asan sets one)
   return JSON.parse(r.stdout);
 }
 
