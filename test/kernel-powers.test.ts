@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { helper } from './helpers/build';
-import { lastJson, procState, procStatus, qemu, runNode, settledWithin, skipUnderQemu, sleep, until } from './support';
+import { lastJson, procState, procStatus, qemu, reusePidScript, runNode, settledWithin, skipUnderQemu, sleep, until } from './support';
 
 /** Starts `script` under a shell that waits for it, so its parent reaps it: prints its pid. */
 function underWaitingShell(script: string) {
@@ -221,20 +221,14 @@ describe('identity and info()', () => {
       import { spawn } from 'node:child_process';
       import { once } from 'node:events';
       import * as fs from 'node:fs';
+      ${reusePidScript}
       const first = spawn('sleep', ['1000']);
       const pid = first.pid;
       const old = pidfd.open(pid);
       const oldInode = old.inode;
       first.kill('SIGKILL');
       await once(first, 'exit');
-      let second;
-      for (let i = 0; i < 50; i++) {
-        fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-        second = spawn('sleep', ['1000']);
-        if (second.pid === pid) break;
-        second.kill('SIGKILL');
-        await once(second, 'exit');
-      }
+      const second = await reusePid(pid, () => spawn('sleep', ['1000']));
       const fresh = pidfd.open(pid);
       console.log(JSON.stringify({ samePid: second.pid === pid, oldInode, newInode: fresh.inode, oldStill: old.inode }));
       second.kill('SIGKILL');

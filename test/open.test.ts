@@ -7,7 +7,7 @@ import { fstatSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { helper } from './helpers/build';
-import { loopTurn, openPidfds, procState, runNode, lastJson, settledWithin, startStranger, until } from './support';
+import { loopTurn, openPidfds, reusePidScript, procState, runNode, lastJson, settledWithin, startStranger, until } from './support';
 
 describe('open() validation', () => {
   it.each([['1'], [undefined], [null], [1n], [{}], [[]], [() => 1], [Symbol('x')], [true]])(
@@ -160,21 +160,14 @@ describe('kill()', () => {
       `
       import { spawn } from 'node:child_process';
       import { once } from 'node:events';
-import { fstatSync, readlinkSync } from 'node:fs';
       import * as fs from 'node:fs';
+      ${reusePidScript}
       const first = spawn('sleep', ['1000']);
       const pid = first.pid;
       const handle = pidfd.open(pid);
       first.kill('SIGKILL');
       await once(first, 'exit'); // reaped: the pid is free
-      let second;
-      for (let i = 0; i < 50; i++) {
-        fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-        second = spawn('sleep', ['1000']);
-        if (second.pid === pid) break;
-        second.kill('SIGKILL');
-        await once(second, 'exit');
-      }
+      const second = await reusePid(pid, () => spawn('sleep', ['1000']));
       const reused = second.pid === pid;
       const sent = handle.kill('SIGKILL');
       const running = handle.running;

@@ -5,6 +5,24 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helper } from './helpers/build';
 
+/**
+ * Script code (for runNode inside `unshare --pid --fork --mount-proc`, with `fs` and `once`
+ * imported) defining reusePid(pid, start): starts processes with start() until one gets pid,
+ * steering the namespace's next pid through /proc/sys/kernel/ns_last_pid.
+ */
+export const reusePidScript = `
+  async function reusePid(pid, start) {
+    for (let i = 0; i < 50; i++) {
+      fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+      const next = start();
+      if (next.pid === pid) return next;
+      next.kill('SIGKILL');
+      await once(next, 'exit');
+    }
+    throw new Error('pid ' + pid + ' was not reused');
+  }
+`;
+
 /** Set by scripts/test-platforms.sh for the arm64 run under qemu-user. */
 export const qemu = process.env.PIDFD_QEMU === '1';
 
