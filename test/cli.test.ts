@@ -149,8 +149,8 @@ describe('pidfd wait', () => {
   it('waits until every process has exited, and exits 0', async () => {
     const a = stranger();
     const b = stranger();
-    setTimeout(() => process.kill(a, 'SIGKILL'), 200);
-    setTimeout(() => process.kill(b, 'SIGKILL'), 400);
+    setTimeout(() => process.kill(a, 'SIGKILL'), 200 * k);
+    setTimeout(() => process.kill(b, 'SIGKILL'), 400 * k);
     const result = await cli(['wait', String(a), String(b)]);
     expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(result.ms).toBeGreaterThanOrEqual(400);
@@ -166,7 +166,7 @@ describe('pidfd wait', () => {
   it('--count N returns once N of the processes have exited', async () => {
     const a = stranger();
     const b = stranger();
-    setTimeout(() => process.kill(a, 'SIGKILL'), 200);
+    setTimeout(() => process.kill(a, 'SIGKILL'), 200 * k);
     const result = await cli(['wait', '--count', '1', '--json', String(a), String(b)]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(jsonLines(result.stdout).map((exit) => exit.pid)).toEqual([a]);
@@ -188,7 +188,7 @@ describe('pidfd wait', () => {
 
   it('--exited counts a process that is already gone as exited', async () => {
     const live = stranger();
-    setTimeout(() => process.kill(live, 'SIGKILL'), 200);
+    setTimeout(() => process.kill(live, 'SIGKILL'), 200 * k);
     const result = await cli(['wait', '--exited', '--json', String(NO_PID), String(live)]);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const [gone, exited] = jsonLines(result.stdout);
@@ -214,7 +214,7 @@ describe('pidfd wait', () => {
 
   it('--timeout 0 never times out', async () => {
     const pid = stranger();
-    setTimeout(() => process.kill(pid, 'SIGKILL'), 300);
+    setTimeout(() => process.kill(pid, 'SIGKILL'), 300 * k);
     expect(await cli(['wait', '--timeout', '0', String(pid)])).toMatchObject({ code: 0, stderr: '' });
   });
 
@@ -260,7 +260,7 @@ describe('pidfd wait', () => {
     const wrong = await cli(['wait', `${pid}:${inode + 1}`]);
     expect(wrong).toMatchObject({ code: 1, stdout: '' });
     expect(wrong.stderr).toBe(`pidfd wait: ${pid}:${inode + 1}: no such process (pid ${pid} now belongs to another process, inode ${inode})\n`);
-    setTimeout(() => process.kill(pid, 'SIGKILL'), 200);
+    setTimeout(() => process.kill(pid, 'SIGKILL'), 200 * k);
     expect(await cli(['wait', `${pid}:${inode}`])).toMatchObject({ code: 0, stderr: '' });
   });
 
