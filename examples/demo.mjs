@@ -1,6 +1,6 @@
 // npm run demo: spawns and opens processes, kills one, awaits the exits and prints what it
 // saw and how fast.
-import { spawn as spawnShell, spawnSync } from 'node:child_process';
+import { spawn as spawnShell } from 'node:child_process';
 import * as pidfd from '../dist/index.mjs';
 
 const ms = (start) => `${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(2)} ms`;
@@ -16,16 +16,16 @@ const status = await child.exited;
 console.log(`  exited: code ${status.code} after ${ms(t)}\n`);
 child.close();
 
-// 2. A process that is not ours (a shell started it and left), killed race-free.
-const stranger = Number(
-  spawnSync('sh', ['-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' }).stdout,
-);
+// 2. A process that is not ours (a shell started it and waits for it), killed race-free.
+const shell = spawnShell('sh', ['-c', 'sleep 300 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+const stranger = Number(await new Promise((resolve) => shell.stdout.once('data', resolve)));
 const handle = pidfd.open(stranger);
 console.log(`opened pid ${stranger}, not our child; running: ${handle.running}`);
 t = process.hrtime.bigint();
 handle.kill('SIGKILL');
-await handle.exited;
-console.log(`  SIGKILL through the pidfd -> exited settled in ${ms(t)}`);
+const seen = await handle.exited;
+console.log(`  SIGKILL through the pidfd -> exited settled in ${ms(t)}: signal ${seen.signal}` +
+  (seen.signal ? ' (from the kernel\'s exit record, Linux 6.15+)' : ' (status unknown on this kernel)'));
 console.log(`  kill() now returns ${handle.kill()}: a reused pid can never be hit\n`);
 handle.close();
 
