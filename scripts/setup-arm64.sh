@@ -92,23 +92,8 @@ else
 fi
 
 # --- 3. arm64 Node.js ---------------------------------------------------------------------------
-fetch_node() { # SPEC DEST
-  local spec="$1" dest="$2" tmp tgz
-  if [ -x "$dest/bin/node" ] && [ -e "$dest/.spec" ] && [ "$(cat "$dest/.spec")" = "$spec" ]; then
-    log "$spec already in $dest ($(cat "$dest/.version"))"; return 0
-  fi
-  local T2; T2=$(now)
-  tmp="$(mktemp -d)"
-  tgz="$(cd "$tmp" && npm pack --silent "$spec" | tail -1)"
-  rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
-  tar xzf "$tmp/$tgz" -C "$dest.tmp" --strip-components=1
-  rm -rf "$tmp"
-  chmod +x "$dest.tmp/bin/node"
-  printf '%s\n' "$spec" > "$dest.tmp/.spec"
-  node -p 'require(process.argv[1]).version' "$dest.tmp/package.json" > "$dest.tmp/.version"
-  rm -rf "$dest" && mv "$dest.tmp" "$dest"
-  log "fetched $spec -> $dest ($(cat "$dest/.version"), $(( $(now) - T2 ))s)"
-}
+# shellcheck source=fetch-node.sh
+. "$(dirname "${BASH_SOURCE[0]}")/fetch-node.sh"
 fetch_node "$NODE_ARM64_SPEC" "$NODEDIR"
 
 # --- 4. binfmt_misc, so arm64 processes can start arm64 children -------------------------------

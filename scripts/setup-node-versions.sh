@@ -16,23 +16,8 @@ case "$(uname -m)" in x86_64) ARCH=x64 ;; aarch64) ARCH=arm64 ;; *) echo "unsupp
 MAJORS=("$@"); [ ${#MAJORS[@]} -gt 0 ] || MAJORS=(22 24)
 log() { printf '[setup-node-versions] %s\n' "$*" >&2; }
 
-fetch_node() { # SPEC DEST
-  local spec="$1" dest="$2" tmp tgz T0
-  if [ -x "$dest/bin/node" ] && [ -e "$dest/.spec" ] && [ "$(cat "$dest/.spec")" = "$spec" ]; then
-    log "$spec already in $dest ($(cat "$dest/.version"))"; return 0
-  fi
-  T0=$(date +%s)
-  tmp="$(mktemp -d)"
-  tgz="$(cd "$tmp" && npm pack --silent "$spec" | tail -1)"
-  rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
-  tar xzf "$tmp/$tgz" -C "$dest.tmp" --strip-components=1
-  rm -rf "$tmp"
-  chmod +x "$dest.tmp/bin/node"
-  printf '%s\n' "$spec" > "$dest.tmp/.spec"
-  "$dest.tmp/bin/node" -p process.version > "$dest.tmp/.version"
-  rm -rf "$dest" && mv "$dest.tmp" "$dest"
-  log "fetched $spec -> $dest ($(cat "$dest/.version"), $(( $(date +%s) - T0 ))s)"
-}
+# shellcheck source=fetch-node.sh
+. "$(dirname "${BASH_SOURCE[0]}")/fetch-node.sh"
 
 mkdir -p "$VENDOR"
 for m in "${MAJORS[@]}"; do
