@@ -42,32 +42,7 @@ export interface HandleKind {
   watch?: number;
 }
 
-interface Deferred {
-  promise: Promise<ExitStatus>;
-  resolve(status: ExitStatus): void;
-  reject(error: Error): void;
-}
-
 const noop = () => {};
-
-function deferred(): Deferred {
-  let resolve!: Deferred['resolve'];
-  let reject!: (error: Error) => void;
-  const promise = new Promise<ExitStatus>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return {
-    promise,
-    resolve,
-    reject(error) {
-      // Only promises handed to the user report unhandled rejections, not this one (marked
-      // handled here rather than up front: a handler per watch costs memory at scale).
-      promise.catch(noop);
-      reject(error);
-    },
-  };
-}
 
 /** A negative errno from the native layer as an Error; ENOSYS names the missing feature. */
 function failure(r: number, syscall: string, feature?: FeatureName): Error {
@@ -81,7 +56,11 @@ export class Pidfd implements ExitListener {
   readonly thread: boolean;
   readonly #resources: Resources;
   readonly #kind: HandleKind;
-  #exit: Deferred | undefined;
+  // The exit promise and its settlers, kept on the handle itself: at 10,000 watches every
+  // object per handle shows in the RSS.
+  #exit: Promise<ExitStatus> | undefined;
+  #resolve: ((status: ExitStatus) => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
   #status: ExitStatus | undefined;
   #inode: number | null | undefined;
   #closed = false;
@@ -97,7 +76,7 @@ export class Pidfd implements ExitListener {
     track(this, this.#resources);
     if (kind.watch !== undefined) {
       adoptWatch(this.#resources, this, kind.watch); // our own child: watched since its birth
-      this.#exit = deferred();
+      this.#createExit();
     }
   }
 
@@ -131,13 +110,13 @@ export class Pidfd implements ExitListener {
 
   /** Settles once the whole thread group has exited; the same promise on every access. */
   get exited(): Promise<ExitStatus> {
-    return this.#arm().promise;
+    return this.#arm();
   }
 
   /** Like `exited`, but rejects with the signal's reason when `signal` aborts. */
   onExit(options?: { signal?: AbortSignal }): Promise<ExitStatus> {
     const signal = validateAbortSignal(validateObject(options, 'options').signal, 'options.signal');
-    const exit = this.#arm().promise;
+    const exit = this.#arm();
     if (signal === undefined) return exit.then();
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<ExitStatus>((resolve, reject) => {
@@ -250,7 +229,7 @@ export class Pidfd implements ExitListener {
     this.#closed = true;
     untrack(this.#resources);
     release(this.#resources);
-    if (this.#status === undefined) this.#exit?.reject(closedError());
+    if (this.#status === undefined) this.#fail(closedError());
   }
 
   [Symbol.dispose](): void {
@@ -260,7 +239,7 @@ export class Pidfd implements ExitListener {
   /** @internal Called by the watcher once the thread group is empty. */
   onWatchFired(status: number, error: number): void {
     if (error !== 0 && error !== -ECHILD /* reaped elsewhere, no record: status unknown */) {
-      this.#exit?.reject(systemError(error, this.#kind.mode === WatchMode.Reap ? 'waitid' : 'uv_poll'));
+      this.#fail(systemError(error, this.#kind.mode === WatchMode.Reap ? 'waitid' : 'uv_poll'));
       return;
     }
     const fallback = this.#kind.statusFallback;
@@ -273,18 +252,33 @@ export class Pidfd implements ExitListener {
 
   #settle(status: ExitStatus): void {
     this.#status = status;
-    this.#exit?.resolve(status);
+    this.#resolve?.(status);
   }
 
-  #arm(): Deferred {
+  #fail(error: Error): void {
+    if (this.#exit === undefined) return;
+    // Only promises handed to the user report unhandled rejections, not this one (marked
+    // handled here rather than up front: a handler per watch costs memory at scale).
+    this.#exit.catch(noop);
+    this.#reject!(error);
+  }
+
+  #createExit(): Promise<ExitStatus> {
+    return (this.#exit = new Promise<ExitStatus>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    }));
+  }
+
+  #arm(): Promise<ExitStatus> {
     if (this.#exit !== undefined) return this.#exit;
-    const exit = (this.#exit = deferred());
+    const exit = this.#createExit();
     if (this.#closed) {
-      exit.reject(closedError());
+      this.#fail(closedError());
       return exit;
     }
     const r = startWatch(this.#resources, this, this.#kind.mode, this.#ref, this.pid);
-    if (r < 0) exit.reject(systemError(r, 'uv_poll_init'));
+    if (r < 0) this.#fail(systemError(r, 'uv_poll_init'));
     return exit;
   }
 
@@ -294,9 +288,17 @@ export class Pidfd implements ExitListener {
   }
 }
 
+// Shared by every handle of a kind (one object less per handle).
+const kinds = {
+  record: Object.freeze({ mode: WatchMode.Record, thread: false }),
+  plain: Object.freeze({ mode: WatchMode.Plain, thread: false }),
+  thread: Object.freeze({ mode: WatchMode.Plain, thread: true }),
+};
+
 /** How open() watches a process that is not ours to reap. */
 export function observedKind(thread: boolean): HandleKind {
-  return { mode: !thread && hasFeature('exitInfo') ? WatchMode.Record : WatchMode.Plain, thread };
+  if (thread) return kinds.thread;
+  return hasFeature('exitInfo') ? kinds.record : kinds.plain;
 }
 
 function threadGroupOf(tid: number): number | null {

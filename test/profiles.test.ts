@@ -24,6 +24,8 @@ const scenario = `
     const h = pidfd.open(pid);
     const status = await h.exited;
     h.close();
+    // child_process reaps the shell on its own time: wait for it, or it counts as a zombie.
+    if (shell.exitCode === null && shell.signalCode === null) await new Promise((r) => shell.once('exit', r));
     return status.code;
   });
   out.kill = await outcome(async () => {
