@@ -374,19 +374,19 @@ describe('faults', () => {
     console.log(JSON.stringify({ done, wrong, stormed: signals > 100, method: native.spawnMethod() }));
   `;
 
-  it.skipIf(skipUnderQemu('a signal storm starves the emulated process under qemu-user'))('EINTR: a SIGUSR2 storm while spawning and watching changes no status (clone3)', async () => {
+  it.skipIf(skipUnderQemu('a signal storm starves the emulated process under qemu-user'))('EINTR: a SIGUSR2 storm while spawning and watching changes no status (clone3)', { timeout: 90_000, retry: 1 }, async () => {
     const r = await runNode(stormScript, { timeout: 60_000 });
     if (r.stdout.includes('STUCK')) console.error(r.stdout.split('\n').find((l) => l.startsWith('STUCK')));
     expect(r.stdout).not.toContain('STUCK');
     expect(lastJson(r)).toEqual({ done: 400, wrong: [], stormed: true, method: 0 });
-  }, { timeout: 90_000, retry: 1 }); // one unexplained hang under heavy load, logged above if it recurs
+  }); // retry: one unexplained hang under heavy load, logged above if it recurs
 
-  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('EINTR: the same storm on the fork + pidfd_open path (pipe read, waitid)', async () => {
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('EINTR: the same storm on the fork + pidfd_open path (pipe read, waitid)', { timeout: 90_000, retry: 1 }, async () => {
     const r = await runNode(stormScript, { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL'], timeout: 60_000 });
     if (r.stdout.includes('STUCK')) console.error(r.stdout.split('\n').find((l) => l.startsWith('STUCK')));
     expect(r.stdout).not.toContain('STUCK');
     expect(lastJson(r)).toEqual({ done: 400, wrong: [], stormed: true, method: 2 });
-  }, { timeout: 90_000, retry: 1 }); // one unexplained hang under heavy load, logged above if it recurs
+  }); // retry: one unexplained hang under heavy load, logged above if it recurs
 
   const ignoredScript = `
     const fs = await import('node:fs');
