@@ -27,6 +27,7 @@ import {
 } from './common.mjs';
 
 const self = fileURLToPath(import.meta.url);
+const nativeBinding = () => createRequire(import.meta.url)(distEntry.replace(/index\.mjs$/, 'binding.js')).native;
 
 // ---------------------------------------------------------------------------------------
 // Signals: which kill by default (core or not), which have names (ExitStatus.signal).
@@ -387,7 +388,11 @@ async function fuzzBody({ seed, ops, budgetMs, depth, workers, maxLive, verbose 
     const running = e.h.running;
     if (e.statusKey !== undefined && running) fail('running is true after the exit was delivered');
     const surely = now() < e.proc.naturalAt && !e.proc.sent.some((s) => s.ok && fatal(s.sig));
-    if (surely && !running) fail(`running is false while ${e.proc.kind} ${e.proc.pid} surely runs`);
+    if (surely && !running) {
+      // Say what the pidfd and /proc said, to tell a real exit from a broken handle.
+      const readable = nativeBinding().readable(e.h.fd);
+      fail(`running is false while ${e.proc.kind} ${e.proc.pid} surely runs (${e.kind}, fd ${e.h.fd}, readable ${readable}, state ${procState(e.proc.pid)})`);
+    }
     if (e.h.pid !== e.proc.pid) fail('pid changed');
     try {
       const inode = e.h.inode;
