@@ -3,8 +3,11 @@
 export interface Native {
   /** pidfd_open(pid, flags) → fd | -errno */
   open(pid: number, flags: number): number;
-  /** pidfd_send_signal(fd, signal, NULL, flags) → 0 | -errno */
-  sendSignal(fd: number, signal: number, flags: number): number;
+  /**
+   * pidfd_send_signal(fd, signal, NULL, flags) → 0 | -errno. With ifRunning it first polls
+   * the pidfd and returns 1, sending nothing, when the thread group has already exited.
+   */
+  sendSignal(fd: number, signal: number, flags: number, ifRunning?: boolean): number;
   /** pidfd_getfd(fd, target, 0) → a new close-on-exec fd | -errno */
   getfd(fd: number, target: number): number;
   /** process_mrelease(fd, 0) → 0 | -errno */
@@ -53,6 +56,10 @@ export interface Native {
   refWatch(id: number, ref: boolean): void;
   /** How many watches keep the event loop alive now (for tests). */
   pendingWatches(): number;
-  /** events holds [id, waitStatus (-1 unknown), -errno or 0] triples, one batch per loop turn */
-  setExitCallback(callback: (events: Int32Array) => void): void;
+  /**
+   * Sets the exit callback; returns the Int32Array it reads. Each call means: the first
+   * `count` [id, waitStatus (-1 unknown), -errno or 0] triples of that array are new events
+   * (one or more calls per loop turn; the array is overwritten after the callback returns).
+   */
+  setExitCallback(callback: (count: number) => void): Int32Array;
 }

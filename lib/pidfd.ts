@@ -145,12 +145,13 @@ export class Pidfd implements ExitListener {
     // The kernel takes an int: never let a larger number wrap around to a real signal.
     if (number !== (number | 0)) throw systemError(-EINVAL, 'pidfd_send_signal');
     if (flags !== 0 && !hasFeature('signalScope')) throw featureError('signalScope');
-    // An exited leader may still lead a live process group.
-    const exited = this.#status !== undefined || native.readable(this.#resources.fd) > 0;
-    if (exited && scope !== 'processGroup') return false;
-    const r = native.sendSignal(this.#resources.fd, number, flags);
+    // A zombie takes signals silently: report false for it, checked natively in the same
+    // call. An exited leader may still lead a live process group, though.
+    const group = scope === 'processGroup';
+    if (this.#status !== undefined && !group) return false;
+    const r = native.sendSignal(this.#resources.fd, number, flags, !group);
     if (r === 0) return true;
-    if (r === -ESRCH) return false;
+    if (r === 1 || r === -ESRCH) return false;
     throw systemError(r, 'pidfd_send_signal');
   }
 

@@ -33,11 +33,13 @@ export const EXIT_RECORD_WAIT_MS = 100;
 const listeners = new Map<number, ExitListener>();
 let nextId = 1;
 
-native.setExitCallback((events: Int32Array) => {
-  for (let i = 0; i < events.length; i += 3) {
-    const listener = listeners.get(events[i]);
+// The native side reuses one Int32Array for every batch: [id, status, error] × count.
+const events: Int32Array = native.setExitCallback((count: number) => {
+  for (let i = 0, end = count * 3; i < end; i += 3) {
+    const id = events[i];
+    const listener = listeners.get(id);
     if (listener === undefined) continue;
-    listeners.delete(events[i]);
+    listeners.delete(id);
     listener.onWatchFired(events[i + 1], events[i + 2]);
   }
 });

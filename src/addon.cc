@@ -1,6 +1,5 @@
 // Module init: the raw binding. Every function returns a number (a result, or -errno);
 // lib/ turns errnos into Error objects and owns defaults, validation and promises.
-#include <poll.h>
 #include <sys/socket.h>
 
 #include "args.h"
@@ -29,9 +28,16 @@ static Napi::Value Open(const Napi::CallbackInfo& info) {
   return Result(info, fd);
 }
 
-// sendSignal(pidfd, signal, flags) -> 0 | -errno
+// sendSignal(pidfd, signal, flags, ifRunning) -> 0 sent | 1 not sent: ifRunning and the
+// thread group has exited (a zombie takes signals silently) | -errno. One call, as kill()
+// sits on the path from the user's kill to the exit.
 static Napi::Value SendSignal(const Napi::CallbackInfo& info) {
-  return Result(info, sys_pidfd_send_signal(IntArg(info, 0), IntArg(info, 1), IntArg(info, 2)));
+  int fd = IntArg(info, 0);
+  if (BoolArg(info, 3)) {
+    long state = pidfd_state(fd);
+    if (state != 0) return Result(info, state < 0 ? state : 1);
+  }
+  return Result(info, sys_pidfd_send_signal(fd, IntArg(info, 1), IntArg(info, 2)));
 }
 
 // getfd(pidfd, targetfd) -> a new close-on-exec fd | -errno
@@ -60,10 +66,7 @@ static Napi::Value Close(const Napi::CallbackInfo& info) {
 // readable(pidfd) -> 0 while the thread group runs, 1 once it has exited, 2 once it has
 // also been reaped (POLLHUP, Linux 6.9+), or -errno.
 static Napi::Value Readable(const Napi::CallbackInfo& info) {
-  struct pollfd p = {IntArg(info, 0), POLLIN, 0};
-  long r = ret(poll(&p, 1, 0));
-  if (r <= 0) return Result(info, r);
-  return Result(info, (p.revents & POLLNVAL) ? -EBADF : (p.revents & POLLHUP) ? 2 : 1);
+  return Result(info, pidfd_state(IntArg(info, 0)));
 }
 
 // socketpair(out Int32Array[2]) -> 0 | -errno: one end for us, one for a child's stdio.

@@ -23,11 +23,15 @@ struct ExitEvent {  // layout shared with JS: three int32s
   int32_t error;   // 0, or -errno from waitid (ECHILD: someone else reaped it)
 };
 static_assert(sizeof(ExitEvent) == 12, "ExitEvent is copied to JS as three int32s");
+constexpr size_t kEventChunk = 256;  // events per JS call; a storm takes several calls
 
 struct Env {
   napi_env env;
   uv_loop_t* loop;
-  napi_ref on_exits = nullptr;  // JS function (Int32Array events) set by setExitCallback
+  napi_ref on_exits = nullptr;  // JS function (count) set by setExitCallback
+  napi_ref events_ref = nullptr;  // the Int32Array it reads: up to kEventChunk events
+  ExitEvent* events = nullptr;    // that array's memory
+  napi_ref resource = nullptr;    // the async resource every delivery runs under
   napi_async_context async_context = nullptr;
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;
 
@@ -61,5 +65,6 @@ struct Env {
 Napi::Value SetExitCallback(const Napi::CallbackInfo& info);
 void InitEnv(Napi::Env env);
 void CloseAllWatches(Env* state);  // also closes the reap waiter
+void StopDelivered(Env* state, const std::vector<ExitEvent>& events);
 
 }  // namespace pidfd

@@ -1,6 +1,5 @@
 #include "exit_record.h"
 
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 
@@ -22,10 +21,7 @@ int32_t ReadExitRecord(int fd) {
   return status;
 }
 
-bool IsReaped(int fd) {
-  struct pollfd p = {fd, POLLIN, 0};
-  return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
-}
+bool IsReaped(int fd) { return pidfd_state(fd) == 2; }
 
 // One per environment, created on first use. The pidfds of exited-but-unreaped processes
 // sit in an edge-triggered epoll set, which wakes once more when the process is reaped;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -58,6 +59,15 @@ inline long sys_pidfd_getfd(long fd, long target) {
 }
 inline long sys_process_mrelease(long fd) { return ret(syscall(SYS_process_mrelease, fd, 0)); }
 inline long sys_close(long fd) { return ret(syscall(SYS_close, fd)); }
+
+// What a zero-timeout poll says of a pidfd: 0 while the thread group runs, 1 once it has
+// exited, 2 once it has also been reaped (POLLHUP, Linux 6.9+), or -errno.
+inline long pidfd_state(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  long r = ret(poll(&p, 1, 0));
+  if (r <= 0) return r;
+  return (p.revents & POLLNVAL) ? -EBADF : (p.revents & POLLHUP) ? 2 : 1;
+}
 
 // waitid(P_PIDFD) through the raw syscall: the fifth argument (rusage) is Linux-only.
 inline long sys_waitid_pidfd(long fd, siginfo_t* info, long options) {

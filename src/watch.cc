@@ -58,14 +58,26 @@ static bool Reap(Watch* w, ExitEvent* event) {
 
 static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   Watch* w = static_cast<Watch*>(handle->data);
+  if (w->fired) return;  // still in epoll until its delivery is done (StopDelivered)
   ExitEvent event{w->id, -1, status < 0 ? status : 0};
   if (status == 0 && w->mode == kModeReap && !Reap(w, &event)) return;  // not a zombie yet
-  uv_poll_stop(handle);
   if (status == 0 && w->mode == kModeRecord) {
-    if (!IsReaped(w->fd)) return AwaitReap(w);
+    if (!IsReaped(w->fd)) {
+      uv_poll_stop(handle);
+      return AwaitReap(w);
+    }
     event.status = ReadExitRecord(w->fd);
   }
   Deliver(w, event);
+}
+
+void StopDelivered(Env* s, const std::vector<ExitEvent>& events) {
+  for (const ExitEvent& event : events) {
+    auto it = s->watches.find(event.id);
+    if (it == s->watches.end()) continue;  // closed meanwhile
+    uv_poll_t* poll = &it->second->poll;
+    if (uv_is_active(reinterpret_cast<uv_handle_t*>(poll))) uv_poll_stop(poll);
+  }
 }
 
 int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record_wait_ms, int32_t pid) {
@@ -141,7 +153,7 @@ Napi::Value PendingWatches(const Napi::CallbackInfo& info) {
   uint32_t count = 0;
   for (auto& entry : s->watches) {
     auto* h = reinterpret_cast<uv_handle_t*>(&entry.second->poll);
-    if (uv_is_active(h) && uv_has_ref(h)) count++;
+    if (uv_is_active(h) && uv_has_ref(h) && !entry.second->fired) count++;
   }
   return Napi::Number::New(info.Env(), count);
 }
