@@ -34,6 +34,12 @@ void Deliver(Watch* w, const ExitEvent& event) {
   w->env->Queue(event);
 }
 
+// A wait(2)-style status word from waitid's siginfo.
+static int32_t WaitStatus(const siginfo_t& si) {
+  if (si.si_code == CLD_EXITED) return (si.si_status & 0xff) << 8;
+  return si.si_status | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
 // Collects our child's wait status; returns false if it is not waitable yet.
 static bool Reap(Watch* w, ExitEvent* event) {
   siginfo_t si;
@@ -51,8 +57,19 @@ static bool Reap(Watch* w, ExitEvent* event) {
     return true;
   }
   if (si.si_pid == 0) return false;
-  if (si.si_code == CLD_EXITED) event->status = (si.si_status & 0xff) << 8;
-  else event->status = si.si_status | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+  event->status = WaitStatus(si);
+  return true;
+}
+
+// A watched process that is a child of this process but not ours to reap (child_process
+// spawned it; libuv reaps it on SIGCHLD): its exact status at once, without reaping it
+// (WNOWAIT), rather than after that reap. Through the pidfd only, never by pid. False for
+// anyone else's process.
+static bool PeekChildStatus(Watch* w, ExitEvent* event) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (sys_wait_child(w->fd, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) return false;
+  event->status = WaitStatus(si);
   return true;
 }
 
@@ -61,6 +78,7 @@ static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   if (w->fired) return;  // still in epoll until its delivery is done (StopDelivered)
   ExitEvent event{w->id, -1, status < 0 ? status : 0};
   if (status == 0 && w->mode == kModeReap && !Reap(w, &event)) return;  // not a zombie yet
+  if (status == 0 && w->mode != kModeReap && PeekChildStatus(w, &event)) return Deliver(w, event);
   if (status == 0 && w->mode == kModeRecord) {
     if (!IsReaped(w->fd)) {
       uv_poll_stop(handle);

@@ -469,17 +469,41 @@ describe('pidfd.from(child)', () => {
     handle.close();
   });
 
-  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))("takes the status from the child's exit event where the kernel keeps no records", async () => {
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))("reads a child of ours at its exit without reaping it, even where the kernel keeps no records", async () => {
+    // open() has no 'exit' event to fall back on: the status can only come from waitid(WNOWAIT).
+    const r = await runNode(
+      `
+      const { spawn } = await import('node:child_process');
+      const child = spawn('sh', ['-c', 'read line; kill -TERM $$'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const cpExit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      const h = pidfd.open(child.pid);
+      const exited = h.exited;
+      child.stdin.end('go\\n');
+      const status = await exited;
+      console.log(JSON.stringify({ status, cp: await cpExit, features: pidfd.features.exitInfo }));
+      `,
+      { seccomp: ['pidfd_get_info=ENOTTY'] },
+    );
+    const out = lastJson(r);
+    expect(out.features).toBe(false);
+    expect(out.status).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(out.cp).toEqual({ code: null, signal: 'SIGTERM' }); // libuv still reaped it: nothing stolen
+  });
+
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))("takes the status from the child's exit event where waitid has no P_PIDFD and no records exist", async () => {
     const r = await runNode(
       `
       const { spawn } = await import('node:child_process');
       const child = spawn('sh', ['-c', 'kill -TERM $$']);
       const h = pidfd.from(child);
-      console.log(JSON.stringify(await h.exited));
+      const o = pidfd.open(child.pid);
+      console.log(JSON.stringify({ from: await h.exited, open: await o.exited }));
       `,
-      { seccomp: ['pidfd_get_info=ENOTTY'] },
+      { seccomp: ['pidfd_get_info=ENOTTY', 'waitid-pidfd=EINVAL'] }, // Linux 5.3
     );
-    expect(lastJson(r)).toMatchObject({ code: null, signal: 'SIGTERM' });
+    const out = lastJson(r);
+    expect(out.from).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(out.open).toMatchObject({ code: null, signal: null }); // nothing to read it from
   });
 
   it('refuses what is not a live ChildProcess', async () => {
