@@ -212,6 +212,7 @@ async function python(args) {
 // ---- sections -----------------------------------------------------------------------
 const LAT_PEERS = {
   'c-poll': 'C poll (limit)',
+  'c-poll-reap': 'C poll + waitid reap',
   'pidfd-spawn': 'pidfd.spawn',
   'pidfd-open': 'pidfd.open (cp child)',
   child_process: "child_process 'exit'",
@@ -234,7 +235,9 @@ async function latencySection() {
     }
   };
   for (let round = 0; round < opts.rounds; round++) {
-    append('c-poll', await runPeer(limitBin, ['latency', String(per)]));
+    const c = await runPeer(limitBin, ['latency', String(per)]);
+    append('c-poll', c);
+    append('c-poll-reap', { name: 'c-poll-reap', samples_ns: c.reap_samples_ns });
     const node = await worker('latency.mjs', { runs: per, warmup: opts.quick ? 2 : 10 });
     for (const [name, r] of Object.entries(node.peers)) append(name, r);
     append('python-asyncio', await python(['latency', String(per)]));

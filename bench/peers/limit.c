@@ -3,7 +3,8 @@
  *
  * Build: cc -O2 -o limit limit.c   (glibc only; pidfd syscalls via syscall())
  *
- *   limit latency RUNS          kill -> pidfd readable, per run (poll)
+ *   limit latency RUNS          kill -> pidfd readable, per run (poll);
+ *                               also kill -> reaped (reap_samples_ns)
  *   limit spawn N INFLIGHT      posix_spawn /bin/true N times, K at a time
  *   limit scale-wait [TIMEOUT_MS]
  *                               pids on stdin, "ready\n" on stderr, then
@@ -104,8 +105,12 @@ static void die_child(pid_t pid, const char *what)
 	die("%s: %s", what, strerror(e));
 }
 
-/* One kill -> readable measurement; returns t1 - t0 in ns. */
-static int64_t latency_once(void)
+/*
+ * One kill -> readable measurement; returns t1 - t0 in ns. *reaped gets the time
+ * until the child is also reaped and its status read (what pidfd.spawn's exited
+ * includes).
+ */
+static int64_t latency_once(int64_t *reaped)
 {
 	static char *const argv[] = { "sleep", "1000", NULL };
 	pid_t pid;
@@ -132,6 +137,7 @@ static int64_t latency_once(void)
 	if (!(p.revents & POLLIN))
 		die("poll: revents 0x%x, expected POLLIN", p.revents);
 	reap(pid, SIGKILL);
+	*reaped = now_ns() - t0;
 	close(fd);
 	return t1 - t0;
 }
@@ -141,16 +147,19 @@ static int cmd_latency(int argc, char **argv)
 	if (argc != 1)
 		die("usage: limit latency RUNS");
 	long runs = parse_pos(argv[0], "RUNS");
-	int64_t *s = malloc(sizeof *s * (size_t)runs);
+	int64_t *s = malloc(sizeof *s * (size_t)runs * 2), *r = s + runs;
 	if (!s)
 		die("out of memory");
 	for (int i = 0; i < WARMUP_RUNS; i++)
-		latency_once();
+		latency_once(&r[0]);
 	for (long i = 0; i < runs; i++)
-		s[i] = latency_once();
+		s[i] = latency_once(&r[i]);
 	printf("{\"name\":\"c-poll\",\"runs\":%ld,\"samples_ns\":[", runs);
 	for (long i = 0; i < runs; i++)
 		printf("%s%" PRId64, i ? "," : "", s[i]);
+	printf("],\"reap_samples_ns\":[");
+	for (long i = 0; i < runs; i++)
+		printf("%s%" PRId64, i ? "," : "", r[i]);
 	printf("]}\n");
 	free(s);
 	return 0;
