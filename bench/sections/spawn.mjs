@@ -89,6 +89,22 @@ async function measure(peer, total, inflight) {
   };
 }
 
+/**
+ * Waits until this process is nearly idle (< 5% of a core over 200 ms, at most 20 s): after
+ * a full GC of a big heap, V8's helper threads sweep it for seconds, and on 2 cores that
+ * would take a CPU from whichever peer is measured first.
+ */
+async function quiesce() {
+  const t0 = hr();
+  for (let i = 0; i < 100; i++) {
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const used = process.cpuUsage(before);
+    if ((used.user + used.system) / 1000 < 10) break;
+  }
+  return Number(hr() - t0) / 1e6;
+}
+
 let heap = null;
 if (heapMiB > 0) {
   const t0 = hr();
@@ -96,6 +112,7 @@ if (heapMiB > 0) {
   globalThis.gc?.();
   const mu = process.memoryUsage();
   heap = { requested_mib: heapMiB, heap_used_mib: mu.heapUsed / 2 ** 20, rss_mib: mu.rss / 2 ** 20, alloc_ms: Number(hr() - t0) / 1e6 };
+  heap.quiesce_ms = await quiesce();
 }
 
 const out = { heap, results: [] };
