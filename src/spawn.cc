@@ -248,20 +248,25 @@ long ForkThenOpen(ChildSetup* c, int* pidfd) {
   }
   sys_close(pipefd[0]);
   if (err < 0) return err;
-  long fd = c->err != 0 ? -1 : sys_pidfd_open(pid, 0);
-  if (fd < 0 && c->err == 0) {  // e.g. EMFILE: never leave the child running unowned
+  if (c->err != 0) return pid;
+  long fd = sys_pidfd_open(pid, 0);
+  if (fd < 0) {  // e.g. EMFILE: never leave the child running unowned
     syscall(SYS_kill, pid, SIGKILL);
     c->err = static_cast<int>(-fd);
     c->stage = kStagePidfd;
-  }
-  if (c->err != 0) {
-    siginfo_t si;
-    while (syscall(SYS_waitid, P_PID, pid, &si, WEXITED, nullptr) < 0 && errno == EINTR) {
-    }
     return pid;
   }
   *pidfd = static_cast<int>(fd);
   return pid;
+}
+
+// A child we will not hand out (it failed to start, or could not be watched): reap it,
+// killing it first if it may still run, and close its pidfd if it has one.
+void TakeBack(long pid, int pidfd, bool kill) {
+  if (kill) syscall(SYS_kill, pid, SIGKILL);
+  siginfo_t si;
+  sys_wait_child(pidfd, pid, &si, WEXITED);  // by pid when there is no pidfd
+  if (pidfd >= 0) sys_close(pidfd);
 }
 
 bool ShouldFallBack(long r) { return r == -ENOSYS || r == -EPERM || r == -EINVAL; }
@@ -336,21 +341,14 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     out[2] = kStageClone;
     return Napi::Number::New(env, pid);
   }
-  if (c.err != 0) {
-    if (method != kMethodFork) {  // the child has exited or been killed: reap it
-      siginfo_t si;
-      sys_wait_child(pidfd, pid, &si, WEXITED);
-      if (pidfd >= 0) sys_close(pidfd);
-    }
+  if (c.err != 0) {  // the child has exited, or been killed
+    TakeBack(pid, pidfd, false);
     out[2] = c.stage;
     return Napi::Number::New(env, -c.err);
   }
   int r = Watch::Start(state, pidfd, IntArg(info, 9, 0), kModeReap, true, 0, static_cast<int32_t>(pid));
-  if (r != 0) {  // cannot watch it, so cannot promise to reap it: take it back
-    syscall(SYS_kill, pid, SIGKILL);
-    siginfo_t si;
-    sys_wait_child(pidfd, pid, &si, WEXITED);
-    sys_close(pidfd);
+  if (r != 0) {  // cannot watch it, so cannot promise to reap it
+    TakeBack(pid, pidfd, true);
     out[2] = kStageClone;
     return Napi::Number::New(env, r);
   }
