@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_set>
 #include <vector>
 
 #include "syscalls.h"
@@ -21,24 +22,32 @@ int32_t ReadExitRecord(int fd) {
   return status;
 }
 
-bool IsReaped(int fd) { return pidfd_state(fd) == 2; }
-
 // One per environment, created on first use. The pidfds of exited-but-unreaped processes
 // sit in an edge-triggered epoll set, which wakes once more when the process is reaped;
-// a timer bounds the wait for parents that never reap.
+// a timer bounds the wait for parents that never reap. Every step is O(1) per watch but
+// the timer's, which runs at most once per deadline: a kill storm puts thousands here.
 struct ReapWaiter {
   Env* env;
   int epoll_fd;
   uv_poll_t poll;
   uv_timer_t timer;
-  std::vector<int32_t> waiting;  // watch ids
+  uint64_t armed = UINT64_MAX;  // the deadline the timer is set for
+  std::unordered_set<int32_t> waiting;  // watch ids
   int open_handles = 2;
 };
 
-static void Finish(ReapWaiter* r, Watch* w) {
+static void Forget(ReapWaiter* r, Watch* w) {
   epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, w->fd, nullptr);
-  r->waiting.erase(std::find(r->waiting.begin(), r->waiting.end(), w->id));
+  r->waiting.erase(w->id);
   w->awaiting_reap = false;
+  if (r->waiting.empty()) {
+    uv_timer_stop(&r->timer);  // an armed timer would keep the loop alive
+    r->armed = UINT64_MAX;
+  }
+}
+
+static void Finish(ReapWaiter* r, Watch* w) {
+  Forget(r, w);
   Deliver(w, ExitEvent{w->id, ReadExitRecord(w->fd), 0});
 }
 
@@ -47,32 +56,29 @@ static Watch* Waiting(ReapWaiter* r, int32_t id) {
   return it != r->env->watches.end() && it->second->awaiting_reap ? it->second : nullptr;
 }
 
-static void ArmTimer(ReapWaiter* r);
+static void OnDeadline(uv_timer_t* handle);
+
+// Makes the timer fire by deadline (a timer that fires early just looks again).
+static void ArmTimer(ReapWaiter* r, uint64_t deadline) {
+  if (deadline >= r->armed) return;
+  r->armed = deadline;
+  uint64_t now = uv_now(r->env->loop);
+  uv_timer_start(&r->timer, OnDeadline, deadline > now ? deadline - now : 0, 0);
+}
 
 static void OnDeadline(uv_timer_t* handle) {
   auto* r = static_cast<ReapWaiter*>(handle->data);
-  uint64_t now = uv_now(r->env->loop);
-  std::vector<int32_t> ids = r->waiting;
+  r->armed = UINT64_MAX;
+  uint64_t now = uv_now(r->env->loop), next = UINT64_MAX;
+  std::vector<int32_t> ids(r->waiting.begin(), r->waiting.end());
   for (int32_t id : ids) {
     Watch* w = Waiting(r, id);
-    if (w != nullptr && w->deadline <= now) Finish(r, w);
+    if (w == nullptr) continue;
+    if (w->deadline <= now) Finish(r, w);
+    else next = std::min(next, w->deadline);
   }
-  ArmTimer(r);
+  if (next != UINT64_MAX) ArmTimer(r, next);
   r->env->Flush();  // a timer runs after this turn's check phase
-}
-
-static void ArmTimer(ReapWaiter* r) {
-  uint64_t next = UINT64_MAX;
-  for (int32_t id : r->waiting) {
-    Watch* w = Waiting(r, id);
-    if (w != nullptr) next = std::min(next, w->deadline);
-  }
-  if (next == UINT64_MAX) {
-    uv_timer_stop(&r->timer);
-    return;
-  }
-  uint64_t now = uv_now(r->env->loop);
-  uv_timer_start(&r->timer, OnDeadline, next > now ? next - now : 0, 0);
 }
 
 static void OnReapWakeup(uv_poll_t* handle, int, int) {
@@ -86,7 +92,6 @@ static void OnReapWakeup(uv_poll_t* handle, int, int) {
       if (w != nullptr && (events[i].events & EPOLLHUP)) Finish(r, w);
     }
   } while (n == 64);
-  ArmTimer(r);
 }
 
 static ReapWaiter* Waiter(Env* s) {
@@ -120,16 +125,13 @@ void AwaitReap(Watch* w) {
   // Added after the readiness check: a reap in between is reported at once by the add.
   w->awaiting_reap = true;
   w->deadline = uv_now(w->env->loop) + w->record_wait_ms;
-  r->waiting.push_back(w->id);
-  ArmTimer(r);
+  r->waiting.insert(w->id);
+  ArmTimer(r, w->deadline);
 }
 
 void ForgetReap(Watch* w) {
   ReapWaiter* r = w->env->reap_waiter;
-  if (!w->awaiting_reap || r == nullptr) return;
-  epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, w->fd, nullptr);
-  r->waiting.erase(std::find(r->waiting.begin(), r->waiting.end(), w->id));
-  w->awaiting_reap = false;
+  if (w->awaiting_reap && r != nullptr) Forget(r, w);
 }
 
 static void OnWaiterClosed(uv_handle_t* handle) {

@@ -9,9 +9,6 @@ namespace pidfd {
 // The wait(2) status recorded for a reaped process, or -1 when there is none.
 int32_t ReadExitRecord(int fd);
 
-// The process has been reaped (the pidfd polls POLLHUP, Linux 6.9+).
-bool IsReaped(int fd);
-
 // Waits, without polling, for w's process to be reaped (its pidfd wakes up again at reap),
 // at most w->record_wait_ms; then delivers the status from the record, or -1.
 void AwaitReap(Watch* w);

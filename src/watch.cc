@@ -61,14 +61,19 @@ static bool Reap(Watch* w, ExitEvent* event) {
   return true;
 }
 
-// A watched process that is a child of this process but not ours to reap (child_process
-// spawned it; libuv reaps it on SIGCHLD): its exact status at once, without reaping it
-// (WNOWAIT), rather than after that reap. Through the pidfd only, never by pid. False for
-// anyone else's process.
+// waitid(WNOWAIT) on a child of this process that is not ours to reap (child_process
+// spawned it; libuv reaps it on SIGCHLD): 0 with si_pid 0 while it runs, 0 with its status
+// once it has exited, leaving the reap to its owner; ECHILD for anyone else's process.
+// Through the pidfd only, never by pid.
+static long PeekChild(int fd, siginfo_t* si) {
+  memset(si, 0, sizeof *si);
+  return sys_wait_child(fd, 0, si, WEXITED | WNOHANG | WNOWAIT);
+}
+
+// Such a child's exact status at its exit, rather than after its owner's reap.
 static bool PeekChildStatus(Watch* w, ExitEvent* event) {
   siginfo_t si;
-  memset(&si, 0, sizeof si);
-  if (sys_wait_child(w->fd, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) return false;
+  if (!w->own_child || PeekChild(w->fd, &si) != 0 || si.si_pid == 0) return false;
   event->status = WaitStatus(si);
   return true;
 }
@@ -80,11 +85,11 @@ static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   if (status == 0 && w->mode == kModeReap && !Reap(w, &event)) return;  // not a zombie yet
   if (status == 0 && w->mode != kModeReap && PeekChildStatus(w, &event)) return Deliver(w, event);
   if (status == 0 && w->mode == kModeRecord) {
-    if (!IsReaped(w->fd)) {
+    event.status = ReadExitRecord(w->fd);  // there is one once the parent has reaped it
+    if (event.status < 0) {
       uv_poll_stop(handle);
       return AwaitReap(w);
     }
-    event.status = ReadExitRecord(w->fd);
   }
   Deliver(w, event);
 }
@@ -106,6 +111,8 @@ int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record
   w->mode = mode;
   w->record_wait_ms = record_wait_ms;
   w->pid = pid;
+  siginfo_t si;
+  w->own_child = mode != kModeReap && PeekChild(fd, &si) == 0;  // asked once, not per exit
   int r = uv_poll_init(s->loop, &w->poll, fd);  // fails before the handle exists
   if (r != 0) {
     delete w;

@@ -24,6 +24,7 @@ struct Watch {
   bool awaiting_reap = false;
   bool orphaned = false;    // JS let go before the exit: reap silently, then close
   bool fired = false;
+  bool own_child = false;   // not kModeReap, yet a child of this process (child_process)
   bool closing = false;
 
   // Starts watching fd under id; on success the watcher owns fd. Returns 0 or a uv error.

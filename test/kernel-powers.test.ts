@@ -158,6 +158,32 @@ describe('exit status of a process that is not our child', () => {
     await childExit;
   });
 
+  it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('bounds each wait from its own start when several zombies wait at once', async () => {
+    const child = cpSpawn(helper('zombie'), ['3'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const childExit = once(child, 'exit');
+    const out = lines(child.stdout);
+    const zombies: number[] = [];
+    for (let i = 0; i < 3; i++) zombies.push(Number(await out.next((l) => /^\d+$/.test(l))));
+    await out.next((l) => l === 'ready');
+    const opened: number[] = [];
+    const waits = [];
+    for (const pid of zombies) {
+      opened.push(Date.now());
+      const handle = pidfd.open(pid);
+      waits.push(handle.exited.then((status) => ({ status, at: Date.now(), handle })));
+      await sleep(40); // staggered: each has its own deadline
+    }
+    const results = await Promise.all(waits);
+    results.forEach(({ status, at, handle }, i) => {
+      expect(status).toEqual({ pid: zombies[i], code: null, signal: null, coreDumped: false });
+      expect(at - opened[i]).toBeGreaterThanOrEqual(90); // not cut short by an earlier deadline
+      expect(at - opened[i]).toBeLessThan(5000);
+      handle.close();
+    });
+    child.kill('SIGKILL');
+    await childExit;
+  });
+
   it.skipIf(skipUnderQemu('exit records need PIDFD_GET_INFO, which qemu-user answers ENOSYS'))('reports the status of a zombie reaped while we wait', async () => {
     const child = cpSpawn(helper('zombie'), ['1', 'reap-on-line'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const childExit = once(child, 'exit');

@@ -154,6 +154,8 @@ try {
         kill_ns: Number(tKill - t0),
         first_ready_ns: Number(BigInt(r.first_ready_monotonic_ns) - t0),
         storm_ns: Number(BigInt(r.last_ready_monotonic_ns) - t0),
+        // until every victim was also reaped by its parent; null where the kernel cannot say
+        reaped_ns: r.last_reaped_monotonic_ns === null ? null : Number(BigInt(r.last_reaped_monotonic_ns) - t0),
       };
     } finally {
       await endBatch(batch);
