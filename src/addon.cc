@@ -33,10 +33,8 @@ static Napi::Value Open(const Napi::CallbackInfo& info) {
 // sits on the path from the user's kill to the exit.
 static Napi::Value SendSignal(const Napi::CallbackInfo& info) {
   int fd = IntArg(info, 0);
-  if (BoolArg(info, 3)) {
-    long state = pidfd_state(fd);
-    if (state != 0) return Result(info, state < 0 ? state : 1);
-  }
+  // A failed check is left to pidfd_send_signal to report (EBADF...).
+  if (BoolArg(info, 3) && pidfd_state(fd) > 0) return Result(info, 1);
   return Result(info, sys_pidfd_send_signal(fd, IntArg(info, 1), IntArg(info, 2)));
 }
 

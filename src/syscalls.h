@@ -64,7 +64,9 @@ inline long sys_close(long fd) { return ret(syscall(SYS_close, fd)); }
 // exited, 2 once it has also been reaped (POLLHUP, Linux 6.9+), or -errno.
 inline long pidfd_state(int fd) {
   struct pollfd p = {fd, POLLIN, 0};
-  long r = ret(poll(&p, 1, 0));
+  long r;
+  do r = ret(poll(&p, 1, 0));
+  while (r == -EINTR);  // even a zero-timeout poll says EINTR when a signal is pending
   if (r <= 0) return r;
   return (p.revents & POLLNVAL) ? -EBADF : (p.revents & POLLHUP) ? 2 : 1;
 }

@@ -362,6 +362,10 @@ describe('faults', () => {
         c.stdout?.resume();
         current.set(i, c.pid);
         const other = pidfd.open(c.pid);
+        // kill() and running poll the pidfd first: a pending signal must not make them throw
+        for (const h of [c, other]) for (let k = 0; k < 20; k++) {
+          try { h.kill(0); h.running; } catch (e) { wrong.push(['probe', c.pid, e.code]); break; }
+        }
         const [s, o] = await Promise.all([c.exited, other.exited]);
         if (s.code !== code) wrong.push([c.pid, code, s]);
         if (o.code !== null && o.code !== code) wrong.push(['open', c.pid, code, o]);
