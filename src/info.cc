@@ -54,8 +54,7 @@ Napi::Value ProbeExitRecord(const Napi::CallbackInfo& info) {
   if (pid < 0) return Napi::Number::New(info.Env(), -errno);
   long fd = sys_pidfd_open(pid, 0);
   siginfo_t si;
-  while (syscall(SYS_waitid, P_PID, pid, &si, WEXITED, nullptr) < 0 && errno == EINTR) {
-  }
+  sys_wait_child(-1, pid, &si, WEXITED);  // by pid: the probe must work without P_PIDFD
   if (fd < 0) return Napi::Number::New(info.Env(), static_cast<double>(fd));
   int32_t status = ReadExitRecord(static_cast<int>(fd));
   sys_close(fd);
