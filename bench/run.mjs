@@ -77,10 +77,39 @@ const opts = parseArgs(process.argv.slice(2));
 const log = (...a) => console.error('[bench]', ...a);
 
 // ---- preparation --------------------------------------------------------------------
-function compile(src, bin) {
+function compile(src, bin, flags = []) {
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
   mkdirSync(buildDir, { recursive: true });
-  execFileSync('cc', ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', bin, src], { stdio: 'inherit' });
+}
+
+// Node's C headers for the floor peer, of this very version (uv_poll_t's size is libuv's):
+// beside this node, from the distribution's package, or node-gyp's download.
+function nodeHeaders() {
+  const candidates = [
+    path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
+    '/usr/include/node',
+    path.join(os.homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
+  ];
+  return candidates.find((dir) => {
+    try {
+      const h = readFileSync(path.join(dir, 'node_version.h'), 'utf8');
+      const part = (name) => new RegExp(`#define ${name} (\\d+)`).exec(h)?.[1];
+      return `${part('NODE_MAJOR_VERSION')}.${part('NODE_MINOR_VERSION')}.${part('NODE_PATCH_VERSION')}` === process.versions.node &&
+        existsSync(path.join(dir, 'node_api.h')) && existsSync(path.join(dir, 'uv.h'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Builds bench/peers/floor.c into an addon; returns { floor } or { floorSkipped }. */
+function buildFloor() {
+  const headers = nodeHeaders();
+  if (!headers) return { floorSkipped: `no headers of Node ${process.version} found; \`npx node-gyp install\` fetches them` };
+  const bin = path.join(buildDir, `floor-${process.versions.node}.node`);
+  compile(path.join(benchDir, 'peers', 'floor.c'), bin, ['-shared', '-fPIC', '-I', headers]);
+  return { floor: bin };
 }
 
 /**
@@ -213,20 +242,23 @@ async function python(args) {
 }
 
 // ---- sections -----------------------------------------------------------------------
+let floorPeer; // buildFloor()'s answer, set by main()
 const LAT_PEERS = {
   'c-poll': 'C poll (limit)',
   'c-poll-reap': 'C poll + waitid reap',
+  floor: 'Node floor (bare N-API)',
   'pidfd-spawn': 'pidfd.spawn',
   'pidfd-open': 'pidfd.open (cp child)',
   child_process: "child_process 'exit'",
   'python-asyncio': 'Python asyncio',
+  'python-asyncio-reap': 'Python asyncio + reap',
   'kill0-10ms': 'kill(pid,0) every 10 ms',
   'kill0-100ms': 'kill(pid,0) every 100 ms',
 };
 
 async function latencySection() {
-  // Rounds: every peer runs runs/rounds samples per round, peers in turn, so that load
-  // from elsewhere on the machine drifts over all peers alike.
+  // Within a worker the peers take turns run by run (sections/latency.mjs); rounds are
+  // fresh workers, so no single process's placement or JIT state decides the figures.
   const per = Math.ceil(opts.runs / opts.rounds);
   log(`latency: ${per * opts.rounds} runs per peer in ${opts.rounds} round(s)`);
   const raw = {};
@@ -237,22 +269,27 @@ async function latencySection() {
       raw[name].samples_ns.push(...r.samples_ns);
     }
   };
+  let python = null;
   for (let round = 0; round < opts.rounds; round++) {
-    const c = await runPeer(limitBin, ['latency', String(per)]);
-    append('c-poll', c);
-    append('c-poll-reap', { name: 'c-poll-reap', samples_ns: c.reap_samples_ns });
-    const node = await worker('latency.mjs', { runs: per, warmup: opts.quick ? 2 : 10 });
+    const node = await worker('latency.mjs', {
+      runs: per,
+      warmup: opts.quick ? 2 : 10,
+      limit: limitBin,
+      python: hasPython ? 'python3' : null,
+      ...floorPeer,
+    });
+    python ??= node.python;
     for (const [name, r] of Object.entries(node.peers)) append(name, r);
-    append('python-asyncio', await python(['latency', String(per)]));
   }
   const peers = {};
-  for (const [name, r] of Object.entries(raw)) {
+  for (const name of Object.keys(LAT_PEERS)) {
+    const r = raw[name];
+    if (r === undefined) continue;
     if (r.skipped) {
       peers[name] = { label: LAT_PEERS[name], skipped: r.skipped };
       continue;
     }
     peers[name] = { label: LAT_PEERS[name], ...summary(r.samples_ns), samples_ns: r.samples_ns };
-    if (r.python) peers[name].python = r.python;
   }
   const base = peers['c-poll'];
   for (const p of Object.values(peers)) {
@@ -264,7 +301,9 @@ async function latencySection() {
     what: 'kill(SIGKILL) through the handle -> exit notification, one /bin/sleep child at a time',
     runs: per * opts.rounds,
     rounds: opts.rounds,
-    warmup_per_round: opts.quick ? 2 : 10, // the C and Python peers always warm up with 10
+    warmup_per_round: opts.quick ? 2 : 10,
+    interleaved: 'every iteration runs each peer once, in an order that rotates per iteration',
+    python,
     polling_victims: 'not our children: started and reaped at once by bench/.build/reaper serve; poll phase random per run',
     peers,
   };
@@ -516,6 +555,7 @@ async function main() {
   const t0 = Date.now();
   compile(path.join(benchDir, 'peers', 'limit.c'), limitBin);
   compile(path.join(benchDir, 'helpers', 'reaper.c'), reaperBin);
+  floorPeer = buildFloor();
   const snapshot = await snapshotLibrary();
   process.env.PIDFD_BENCH_LIB = snapshot.entry; // inherited by every worker
   const results = {

@@ -145,3 +145,40 @@ export function onLines(stream, fn) {
     }
   });
 }
+
+/**
+ * A helper process that answers lines: ask(line) writes one and resolves with the next
+ * line it prints; next() waits for a line without asking (a greeting). Its stderr goes to
+ * ours; close() ends its stdin and waits for its exit.
+ */
+export function lineServer(file, args) {
+  const child = cpSpawn(file, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let failure = null;
+  const fail = (error) => {
+    failure ??= error;
+    for (const w of waiting.splice(0)) w.reject(failure);
+  };
+  onLines(child.stdout, (line) => waiting.shift()?.resolve(line));
+  child.on('error', fail);
+  child.on('exit', (code, signal) => fail(new Error(`${path.basename(file)} ${args.join(' ')} ended (${code ?? signal})`)));
+  child.stdin.on('error', () => {});
+  const next = () =>
+    new Promise((resolve, reject) => {
+      if (failure) reject(failure);
+      else waiting.push({ resolve, reject });
+    });
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  return {
+    next,
+    ask(line) {
+      const answer = next();
+      child.stdin.write(`${line}\n`);
+      return answer;
+    },
+    close() {
+      child.stdin.end();
+      return exited;
+    },
+  };
+}

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """asyncio peer for `npm run bench` (Python >= 3.9 for the pidfd calls).
 
-    python3 asyncio_peer.py latency RUNS      kill -> pidfd readable, per run
+    python3 asyncio_peer.py latency-serve     kill -> pidfd readable, a run per line
     python3 asyncio_peer.py spawn N INFLIGHT  create_subprocess_exec /bin/true
 
-Each subcommand prints exactly one JSON object on stdout. Without pidfd support
-`latency` prints {"name":"python-asyncio","skipped":"<reason>"} and exits 0.
+`spawn` prints exactly one JSON object on stdout. `latency-serve` answers line by
+line (see latency_serve); without pidfd support its first line is "skipped REASON".
 Any other failure: a message on stderr and exit status 1. See README.md.
 """
 import asyncio
@@ -18,7 +18,6 @@ import time
 import warnings
 
 NAME = "python-asyncio"
-WARMUP_RUNS = 10
 SETTLE_S = 0.005  # let the child reach clock_nanosleep, as limit.c does
 
 
@@ -50,16 +49,22 @@ def pidfd_unsupported():
     return None
 
 
-async def latency_once(loop):
+async def latency_once(loop, reap):
+    """One kill -> readable run; with reap, the reader callback also reaps the child
+    (waitid(P_PIDFD)) before resolving, the same work as pidfd.spawn's exited."""
     pid = os.posix_spawn("/bin/sleep", ["sleep", "1000"], os.environ)
     fd = -1
+    reaped = None
     try:
         fd = os.pidfd_open(pid)
         await asyncio.sleep(SETTLE_S)
         ready = loop.create_future()
 
         def on_readable():
+            nonlocal reaped
             loop.remove_reader(fd)  # level-triggered: fire once only
+            if reap:
+                reaped = os.waitid(os.P_PIDFD, fd, os.WEXITED)
             ready.set_result(None)
 
         loop.add_reader(fd, on_readable)
@@ -68,25 +73,41 @@ async def latency_once(loop):
         await ready
         t1 = time.monotonic_ns()
     except BaseException:
-        os.kill(pid, signal.SIGKILL)  # do not leave a sleeper behind
-        os.waitpid(pid, 0)
+        if reaped is None:
+            os.kill(pid, signal.SIGKILL)  # do not leave a sleeper behind
+            os.waitpid(pid, 0)
         raise
     finally:
         if fd >= 0:
             loop.remove_reader(fd)
             os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != -signal.SIGKILL:
-        raise RuntimeError(f"child {pid}: unexpected wait status {status:#x}")
+    if reaped is None:
+        _, status = os.waitpid(pid, 0)
+        killed = os.waitstatus_to_exitcode(status) == -signal.SIGKILL
+    else:
+        killed = reaped.si_code == os.CLD_KILLED and reaped.si_status == signal.SIGKILL
+    if not killed:
+        raise RuntimeError(f"child {pid}: not killed by SIGKILL")
     return t1 - t0
 
 
-async def latency(runs):
-    loop = asyncio.get_running_loop()
-    for _ in range(WARMUP_RUNS):
-        await latency_once(loop)
-    samples = [await latency_once(loop) for _ in range(runs)]
-    return {"name": NAME, "runs": runs, "samples_ns": samples}
+def latency_serve():
+    """Served one run at a time, so the Node worker can interleave these runs with its
+    own: a first line "ready" (or "skipped REASON"), then for each line "plain" or "reap"
+    on stdin, one run and its nanoseconds on stdout."""
+    reason = pidfd_unsupported()
+    print(f"skipped {reason}" if reason else f"ready {platform.python_version()}", flush=True)
+    if reason:
+        return
+    loop = asyncio.new_event_loop()
+    try:
+        for line in sys.stdin:
+            mode = line.strip()
+            if mode not in ("plain", "reap"):
+                raise ValueError(f"latency-serve: expected 'plain' or 'reap', got {mode!r}")
+            print(loop.run_until_complete(latency_once(loop, mode == "reap")), flush=True)
+    finally:
+        loop.close()
 
 
 def child_watcher_name():
@@ -129,15 +150,11 @@ async def spawn(n, inflight):
 
 
 def main(argv):
-    usage = "usage: asyncio_peer.py latency RUNS | spawn N INFLIGHT"
-    if len(argv) == 2 and argv[0] == "latency":
-        runs = positive(argv[1], "RUNS")
-        reason = pidfd_unsupported()
-        if reason:
-            emit({"name": NAME, "skipped": reason})
-            return 0
-        result = asyncio.run(latency(runs))
-    elif len(argv) == 3 and argv[0] == "spawn":
+    usage = "usage: asyncio_peer.py latency-serve | spawn N INFLIGHT"
+    if argv == ["latency-serve"]:
+        latency_serve()
+        return 0
+    if len(argv) == 3 and argv[0] == "spawn":
         result = asyncio.run(spawn(positive(argv[1], "N"), positive(argv[2], "INFLIGHT")))
     else:
         raise ValueError(usage)

@@ -3,14 +3,14 @@
  *
  * Build: cc -O2 -o limit limit.c   (glibc only; pidfd syscalls via syscall())
  *
- *   limit latency RUNS          kill -> pidfd readable, per run (poll);
- *                               also kill -> reaped (reap_samples_ns)
+ *   limit latency-serve         a line in: one kill -> pidfd readable (poll) run;
+ *                               a line out: "READABLE_NS REAPED_NS"
  *   limit spawn N INFLIGHT      posix_spawn /bin/true N times, K at a time
  *   limit scale-wait [TIMEOUT_MS]
  *                               pids on stdin, "ready\n" on stderr, then
  *                               report when every pidfd became readable
  *
- * Each subcommand prints exactly one JSON object on stdout. Any failure:
+ * spawn and scale-wait print exactly one JSON object on stdout. Any failure:
  * a message on stderr and exit status 1. See README.md beside this file.
  */
 #define _GNU_SOURCE
@@ -39,7 +39,6 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
-#define WARMUP_RUNS 10
 #define SETTLE_NS 5000000L /* let the child reach clock_nanosleep */
 
 extern char **environ;
@@ -142,26 +141,22 @@ static int64_t latency_once(int64_t *reaped)
 	return t1 - t0;
 }
 
-static int cmd_latency(int argc, char **argv)
+/*
+ * Served one run at a time, so the Node worker can interleave this peer's runs with its
+ * own: each line on stdin runs one measurement and answers "READABLE_NS REAPED_NS".
+ */
+static int cmd_latency_serve(int argc, char **argv)
 {
-	if (argc != 1)
-		die("usage: limit latency RUNS");
-	long runs = parse_pos(argv[0], "RUNS");
-	int64_t *s = malloc(sizeof *s * (size_t)runs * 2), *r = s + runs;
-	if (!s)
-		die("out of memory");
-	for (int i = 0; i < WARMUP_RUNS; i++)
-		latency_once(&r[0]);
-	for (long i = 0; i < runs; i++)
-		s[i] = latency_once(&r[i]);
-	printf("{\"name\":\"c-poll\",\"runs\":%ld,\"samples_ns\":[", runs);
-	for (long i = 0; i < runs; i++)
-		printf("%s%" PRId64, i ? "," : "", s[i]);
-	printf("],\"reap_samples_ns\":[");
-	for (long i = 0; i < runs; i++)
-		printf("%s%" PRId64, i ? "," : "", r[i]);
-	printf("]}\n");
-	free(s);
+	(void)argv;
+	if (argc != 0)
+		die("usage: limit latency-serve");
+	char line[64];
+	while (fgets(line, sizeof line, stdin)) {
+		int64_t reaped;
+		int64_t readable = latency_once(&reaped);
+		printf("%" PRId64 " %" PRId64 "\n", readable, reaped);
+		fflush(stdout);
+	}
 	return 0;
 }
 
@@ -323,11 +318,11 @@ static int cmd_scale_wait(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("usage: limit latency RUNS | spawn N INFLIGHT | scale-wait [TIMEOUT_MS]");
+		die("usage: limit latency-serve | spawn N INFLIGHT | scale-wait [TIMEOUT_MS]");
 	const char *cmd = argv[1];
 	int rc;
-	if (strcmp(cmd, "latency") == 0)
-		rc = cmd_latency(argc - 2, argv + 2);
+	if (strcmp(cmd, "latency-serve") == 0)
+		rc = cmd_latency_serve(argc - 2, argv + 2);
 	else if (strcmp(cmd, "spawn") == 0)
 		rc = cmd_spawn(argc - 2, argv + 2);
 	else if (strcmp(cmd, "scale-wait") == 0)

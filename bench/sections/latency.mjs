@@ -1,15 +1,21 @@
-// Section 1 worker: kill -> exit-notification latency for the Node.js peers.
-//   node bench/sections/latency.mjs '{"runs":300,"warmup":10,"peers":[...]}'
-// Prints one `BENCH-RESULT {...}` line: { peers: { name: { samples_ns, ... } } }.
+// Section 1 worker: kill -> exit-notification latency, every peer interleaved run by run.
+//   node bench/sections/latency.mjs '{"runs":60,"warmup":10,"limit":"...","python":"python3",
+//                                    "floor":"...node" | null,"floorSkipped":"why"}'
+// Prints one `BENCH-RESULT {...}` line: { peers: { name: { samples_ns } | { skipped } } }.
+//
+// Each iteration runs every peer once, in an order that rotates with the iteration, so a
+// drift in the machine's speed (this is a shared VM: it drifts by tens of percent over
+// seconds) touches all peers alike. The C and Python peers are line servers that run one
+// measurement per request: their runs interleave with ours.
 import { spawn as cpSpawn } from 'node:child_process';
 import { once } from 'node:events';
-import { emitResult, hr, libEntry, onLines, parseWorkerArgs, reaperBin, settle } from '../lib/common.mjs';
+import { createRequire } from 'node:module';
+import { asyncioPeer, emitResult, hr, libEntry, lineServer, parseWorkerArgs, reaperBin, settle } from '../lib/common.mjs';
 
 const pidfd = await import(libEntry);
 const args = parseWorkerArgs();
 const runs = args.runs ?? 300;
 const warmup = args.warmup ?? 10;
-const peers = args.peers ?? ['pidfd-spawn', 'pidfd-open', 'child_process', 'kill0-10ms', 'kill0-100ms'];
 
 function expectKilled(status, who) {
   if (status.signal !== 'SIGKILL') throw new Error(`${who}: unexpected exit ${JSON.stringify(status)}`);
@@ -71,27 +77,32 @@ async function childProcessOnce() {
   }
 }
 
+// The Node floor (bench/peers/floor.c): the same work as pidfd.spawn with nothing on top.
+function floorPeer(file) {
+  const floor = createRequire(import.meta.url)(file);
+  return async () => {
+    const [pid, fd] = floor.spawnSleep();
+    let reaped;
+    const done = new Promise((resolve) => (reaped = resolve));
+    floor.watch(fd, reaped);
+    await settle(pid);
+    const t0 = hr();
+    const r = floor.kill(fd, 9);
+    if (r !== 0) throw new Error(`floor: pidfd_send_signal: ${r}`);
+    const status = await done;
+    const t1 = hr();
+    if (status !== 9) throw new Error(`floor: unexpected si_status ${status}`);
+    return Number(t1 - t0);
+  };
+}
+
 // The polling peers watch a process that is NOT our child: `reaper serve` starts it and
 // reaps it the moment it dies (as a reaping init would), so kill(pid, 0) turns to ESRCH
 // once it is reaped. The poller runs every `ms` with a phase that is uniformly random
 // relative to the kill, as a long-running poller's would be.
-let reaper;
-let pidWaiters = [];
-function startReaper() {
-  reaper = cpSpawn(reaperBin, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  onLines(reaper.stdout, (line) => pidWaiters.shift()?.(Number(line)));
-  reaper.stdin.on('error', () => {});
-}
-function victim() {
-  return new Promise((resolve) => {
-    pidWaiters.push(resolve);
-    reaper.stdin.write('\n');
-  });
-}
-
-function pollerOnce(ms) {
+function pollerPeer(reaper, ms) {
   return async () => {
-    const pid = await victim();
+    const pid = Number(await reaper.ask(''));
     await settle(pid);
     let resolveSeen;
     const seen = new Promise((resolve) => (resolveSeen = resolve));
@@ -122,29 +133,59 @@ function pollerOnce(ms) {
   };
 }
 
-const impl = {
-  'pidfd-spawn': pidfdSpawnOnce,
-  'pidfd-open': pidfdOpenOnce,
-  child_process: childProcessOnce,
-  'kill0-10ms': pollerOnce(10),
-  'kill0-100ms': pollerOnce(100),
-};
+const servers = [];
+function serve(file, serverArgs) {
+  const server = lineServer(file, serverArgs);
+  servers.push(server);
+  return server;
+}
 
-const out = { runs, warmup, peers: {} };
+// name -> run once -> ns, or { name: ns } for a run that yields several peers' samples.
+const impl = {};
+const skipped = {};
+const limit = serve(args.limit, ['latency-serve']);
+impl['c-poll'] = async () => {
+  const [readable, reaped] = (await limit.ask('')).split(' ').map(Number);
+  return { 'c-poll': readable, 'c-poll-reap': reaped };
+};
+if (args.floor) impl.floor = floorPeer(args.floor);
+else skipped.floor = args.floorSkipped ?? 'not built';
+impl['pidfd-spawn'] = pidfdSpawnOnce;
+impl['pidfd-open'] = pidfdOpenOnce;
+impl.child_process = childProcessOnce;
+let pythonVersion = null;
+if (args.python) {
+  const python = serve(args.python, [asyncioPeer, 'latency-serve']);
+  const greeting = await python.next();
+  if (greeting.startsWith('ready ')) {
+    pythonVersion = greeting.slice('ready '.length);
+    impl['python-asyncio'] = async () => Number(await python.ask('plain'));
+    impl['python-asyncio-reap'] = async () => Number(await python.ask('reap'));
+  } else {
+    skipped['python-asyncio'] = skipped['python-asyncio-reap'] = greeting.replace(/^skipped /, '');
+  }
+} else {
+  skipped['python-asyncio'] = skipped['python-asyncio-reap'] = 'python3 not found';
+}
+const reaper = serve(reaperBin, ['serve']);
+impl['kill0-10ms'] = pollerPeer(reaper, 10);
+impl['kill0-100ms'] = pollerPeer(reaper, 100);
+
+const out = { runs, warmup, python: pythonVersion, peers: {} };
+const samples = {};
 try {
-  if (peers.some((p) => p.startsWith('kill0'))) startReaper();
-  for (const name of peers) {
-    const measure = impl[name];
-    if (!measure) throw new Error(`unknown latency peer ${name}`);
-    for (let i = 0; i < warmup; i++) await measure();
-    const samples = [];
-    for (let i = 0; i < runs; i++) samples.push(await measure());
-    out.peers[name] = { samples_ns: samples };
+  const order = Object.keys(impl);
+  for (let i = 0; i < warmup + runs; i++) {
+    for (let j = 0; j < order.length; j++) {
+      const name = order[(i + j) % order.length];
+      const r = await impl[name]();
+      if (i < warmup) continue;
+      for (const [peer, ns] of Object.entries(typeof r === 'number' ? { [name]: r } : r)) (samples[peer] ??= []).push(ns);
+    }
   }
 } finally {
-  if (reaper) {
-    reaper.stdin.end();
-    await once(reaper, 'exit');
-  }
+  await Promise.all(servers.map((s) => s.close()));
 }
+for (const [name, reason] of Object.entries(skipped)) out.peers[name] = { skipped: reason };
+for (const [name, s] of Object.entries(samples)) out.peers[name] = { samples_ns: s };
 emitResult(out);
