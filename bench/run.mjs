@@ -78,7 +78,8 @@ const log = (...a) => console.error('[bench]', ...a);
 
 // ---- preparation --------------------------------------------------------------------
 function compile(src, bin, flags = []) {
-  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
+  const sources = [src, path.join(benchDir, 'peers', 'pidfd_sys.h')];
+  if (existsSync(bin) && sources.every((f) => statSync(bin).mtimeMs >= statSync(f).mtimeMs)) return;
   mkdirSync(buildDir, { recursive: true });
   execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', bin, src], { stdio: 'inherit' });
 }

@@ -19,18 +19,10 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <uv.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#define P_PIDFD_ 3
+#include "pidfd_sys.h"
 
 extern char **environ;
 
@@ -62,7 +54,7 @@ static void on_readable(uv_poll_t *handle, int status, int events)
 	struct watch *w = handle->data;
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
-	if (syscall(SYS_waitid, P_PIDFD_, w->fd, &si, WEXITED | WNOHANG, NULL) == 0 && si.si_pid == 0)
+	if (syscall(SYS_waitid, WAITID_P_PIDFD, w->fd, &si, WEXITED | WNOHANG, NULL) == 0 && si.si_pid == 0)
 		return; /* not a zombie yet */
 	uv_poll_stop(handle);
 	napi_env env = w->env;
@@ -87,7 +79,7 @@ static napi_value spawn_sleep(napi_env env, napi_callback_info info)
 	pid_t pid;
 	if (posix_spawn(&pid, "/bin/sleep", NULL, NULL, argv, environ) != 0)
 		return fail(env, "posix_spawn /bin/sleep failed");
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int fd = pidfd_open(pid, 0);
 	if (fd < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -135,7 +127,7 @@ static napi_value kill_(napi_env env, napi_callback_info info)
 	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 	napi_get_value_int32(env, argv[0], &fd);
 	napi_get_value_int32(env, argv[1], &sig);
-	long r = syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	int r = pidfd_send_signal(fd, sig);
 	napi_create_int32(env, r == 0 ? 0 : -errno, &result);
 	return result;
 }
