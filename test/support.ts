@@ -66,7 +66,7 @@ export function runNode(code: string, options: RunOptions = {}): Promise<RunResu
     `import * as pidfd from ${JSON.stringify(entry)};\n` +
     `import { createRequire } from 'node:module';\n` +
     `const { native } = createRequire(import.meta.url)(${JSON.stringify(bindingEntry)});\n` +
-    `const helper = ${JSON.stringify({ threads: helper('threads'), zombie: helper('zombie') })};\n`;
+    `const helper = ${JSON.stringify({ threads: helper('threads'), zombie: helper('zombie'), storm: helper('signal-storm') })};\n`;
   const argv = [...(options.nodeArgs ?? []), '--input-type=module', '-e', prelude + code];
   let command = [process.execPath, ...argv];
   if (options.seccomp) command = [helper('seccomp-run'), ...options.seccomp, '--', ...command];
