@@ -54,7 +54,7 @@ describe('lifecycle fuzzer (test/fuzz/lifecycle.mjs)', () => {
     return JSON.parse(lines[lines.length - 1]);
   };
 
-  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, without workers', { timeout: 120_000, retry: 1 }, async () => {
+  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, without workers', { timeout: 120_000 }, async () => {
     const r = await runScript(fuzz, ['--seed', '7001', '--budget', '10', '--workers=false'], 90_000);
     const v = verdict(r);
     expect(v.problems).toEqual([]);
@@ -62,9 +62,9 @@ describe('lifecycle fuzzer (test/fuzz/lifecycle.mjs)', () => {
     expect(v.ops).toBeGreaterThan(500);
     expect(v.exitMs).toBeLessThan(5000); // exited on its own: no uv handle left
     expect(r.code).toBe(0);
-  }); // retry: a rare report, "running is false while a child surely runs", is under study
+  });
 
-  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, with workers terminated mid-operation', { timeout: 120_000, retry: 1 }, async () => {
+  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, with workers terminated mid-operation', { timeout: 120_000 }, async () => {
     const r = await runScript(fuzz, ['--seed', '7002', '--budget', '10'], 90_000);
     const v = verdict(r);
     expect(v.problems).toEqual([]);

@@ -256,7 +256,7 @@ async function fuzzBody({ seed, ops, budgetMs, depth, workers, maxLive, verbose 
     const { proc, h } = entry;
     const at = now();
     const exitSeen = entry.statusKey !== undefined;
-    const surelyRunning = at < proc.naturalAt && !proc.sent.some((s) => s.ok && fatal(s.sig));
+    const noFatalYet = !proc.sent.some((s) => s.ok && fatal(s.sig));
     let ok;
     try {
       ok = scope === undefined ? h.kill(sig) : h.kill(sig, { scope });
@@ -267,10 +267,18 @@ async function fuzzBody({ seed, ops, budgetMs, depth, workers, maxLive, verbose 
     }
     if (entry.closed) fail('kill() on a closed handle did not throw');
     if (typeof ok !== 'boolean') fail(`kill returned ${ok}`);
+    // Judged by the time kill() returned, not when it was called: its syscalls ran in
+    // between, and a thread can be preempted there for milliseconds.
+    const surelyRunning = noFatalYet && now() < proc.naturalAt;
     const number = typeof sig === 'string' ? signalNumbers[sig] : sig;
     if (scope !== 'processGroup') {
       if (exitSeen && ok) fail(`kill(${sig}) returned true after the exit was delivered (${proc.kind} ${proc.pid})`);
-      if (surelyRunning && !ok) fail(`kill(${sig}) returned false while ${proc.kind} ${proc.pid} surely ran`);
+      if (surelyRunning && !ok) {
+        const readable = entry.closed ? 'closed' : nativeBinding().readable(h.fd);
+        fail(`kill(${sig}${scope ? ', ' + scope : ''}) returned false while ${proc.kind} ${proc.pid} surely ran (${entry.kind}, fd ${h.fd}, ` +
+          `readable ${readable}, state ${procState(proc.pid)}, ${Math.round(at - proc.bornAt)} ms after birth, ms ${proc.ms}, ` +
+          `sent ${JSON.stringify(proc.sent.map((x) => [x.sig, Math.round(x.at - proc.bornAt), x.ok]))})`);
+      }
     }
     proc.sent.push({ sig: number, at, ok });
   }
