@@ -24,10 +24,11 @@ test('spawn() gives the exit code; a missing program throws ENOENT synchronously
   const sub = pidfd.spawn('sh', ['-c', 'echo hi; exit 3']);
   let out = '';
   sub.stdout.on('data', (d) => (out += d));
+  const closed = once(sub.stdout, 'close'); // listen now: it may close before the exit settles
   const status = await sub.exited;
   equal(status.code, 3, 'code');
   equal(status.signal, null, 'signal');
-  await once(sub.stdout, 'close');
+  await closed;
   equal(out, 'hi\n', 'stdout');
   const err = await throws(() => pidfd.spawn('/nonexistent/program'), 'spawn of a missing program');
   equal(err.code, 'ENOENT', 'code');

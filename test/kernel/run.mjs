@@ -1,4 +1,4 @@
-// The kernel suite: what a real kernel must give pidfd (test/kernel/README.md). Plain Node, run
+// The kernel suite: what a real kernel must give pidfd (test/kernel/README.md says what each file asserts). Plain Node, run
 // inside each VM of `npm run test:kernels` and on the host:
 //
 //   node test/kernel/run.mjs [--json FILE] [--filter REGEX]
