@@ -15,7 +15,9 @@ const read = (run, file) => {
   return existsSync(path) ? readFileSync(path, 'utf8').trim() : null;
 };
 
-const order = (name) => (name.startsWith('host-') ? [-1, 0] : name.split(/[.-]/).map((p) => (/^\d+$/.test(p) ? Number(p) : 0)));
+// host first, then by version, x86_64 before arm64.
+const order = (name) =>
+  name.startsWith('host-') ? [-1] : [...name.split('-')[0].split('.').map(Number), name.endsWith('-x86_64') ? 0 : 1];
 const runs = readdirSync(dir)
   .filter((name) => existsSync(join(dir, name, 'rc')))
   .sort((a, b) => {
