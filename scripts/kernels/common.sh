@@ -4,7 +4,7 @@ KERNELS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$KERNELS_DIR/../.." && pwd)"
 # Everything fetched or built lives here (git-ignored), so reruns are fast.
 KVENDOR="${KERNELS_VENDOR:-$ROOT/.vendor/kernels}"
-KERNELS_LIST="$KERNELS_DIR/kernels.txt"
+KERNELS_LIST="${KERNELS_LIST:-$KERNELS_DIR/kernels.txt}"
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '[kernels] %s\n' "$*" >&2; }

@@ -5,13 +5,16 @@
 #
 # Result in .vendor/kernels/LABEL-ARCH/: vmlinuz, release (uname -r), modules/*.ko (the
 # virtio/9p/overlay modules and everything they depend on, decompressed) and modules/order
-# (load order). Skipped when already there. The .debs stay in .vendor/kernels/debs.
+# (load order). Skipped when already made from the same pins.
+# The .debs stay in .vendor/kernels/debs.
 # A pinned version the mirror lacks fails the run, listing the versions it has.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 LABEL="$1" ARCH="$2"
 OUT="$KVENDOR/$LABEL-$ARCH"
-[ -e "$OUT/.complete" ] && exit 0
+mapfile -t PKGS < <(pinned_packages "$LABEL" "$ARCH")
+# .complete holds the pins it was made from: a changed line in kernels.txt redoes it.
+[ -e "$OUT/.complete" ] && [ "$(cat "$OUT/.complete")" = "${PKGS[*]}" ] && exit 0
 DEBARCH="$(deb_arch "$ARCH")"
 DEBS="$KVENDOR/debs"
 APT="$KERNELS_DIR/apt.sh"
@@ -19,11 +22,11 @@ APT="$KERNELS_DIR/apt.sh"
 # on 5.10 without entropy). Built-in ones (6.x has virtio_pci built in) are simply not listed.
 MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_rng)
 
-mapfile -t PKGS < <(pinned_packages "$LABEL" "$ARCH")
 specs=()
 for p in "${PKGS[@]}"; do specs+=("${p%%=*}:$DEBARCH=${p#*=}"); done
-have_all() { local p; for p in "${PKGS[@]}"; do
-  compgen -G "$DEBS/${p%%=*}_*_$DEBARCH.deb" >/dev/null || return 1; done; }
+# apt-get download names a file NAME_VERSION_ARCH.deb (an epoch's ':' as %3a).
+deb_file() { local v="${1#*=}"; echo "$DEBS/${1%%=*}_${v//:/%3a}_$DEBARCH.deb"; }
+have_all() { local p; for p in "${PKGS[@]}"; do [ -s "$(deb_file "$p")" ] || return 1; done; }
 if ! have_all; then
   "$APT" updated || "$APT" update
   if ! "$APT" download "$DEBS" "${specs[@]}"; then
@@ -42,7 +45,7 @@ log "extracting kernel $LABEL $ARCH"
 TMP="$(mktemp -d "$KVENDOR/extract.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 for p in "${PKGS[@]}"; do
-  deb="$(ls "$DEBS/${p%%=*}_"*"_$DEBARCH.deb" | head -1)"
+  deb="$(deb_file "$p")"
   # Only the image, the module tree's index files and the modules a VM could need.
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$TMP" --wildcards --no-anchored \
     'vmlinuz*' 'modules.order' 'modules.builtin*' 'kernel/fs/*' 'kernel/net/9p/*' \
@@ -79,5 +82,5 @@ for m in "${MODULES[@]}"; do
     echo "$name" >>"$OUT/modules/order"
   done <<<"$deps"
 done
-touch "$OUT/.complete"
+echo "${PKGS[*]}" >"$OUT/.complete"
 log "kernel $LABEL $ARCH: $RELEASE, modules: $(tr '\n' ' ' <"$OUT/modules/order")"
