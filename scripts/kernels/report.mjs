@@ -65,6 +65,7 @@ ${new Date().toISOString().slice(0, 10)}: the kernel suite (test/kernel) on the 
 under qemu-system, on Debian's own kernel packages (pinned in scripts/kernels/kernels.txt) for
 x86_64 and arm64. "spawn" is the method \`spawn()\` used there (clone3 everywhere; the
 clone(CLONE_PIDFD) and fork + pidfd_open fallbacks are forced with seccomp filters in each VM).
+"seconds" is the wall time of each VM, boot included, under TCG emulation unless KVM was there.
 
 ${results}
 
