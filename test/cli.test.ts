@@ -547,7 +547,7 @@ describe('pidfd run', () => {
   });
 });
 
-describe('the CI recipe of the README', () => {
+describe('the CI recipe of docs/cli.md', () => {
   it('starts a server under pidfd run, and later stops it and requires its clean exit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pidfd-ci-'));
     try {
