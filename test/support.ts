@@ -23,17 +23,8 @@ export const reusePidScript = `
   }
 `;
 
-/** Set by scripts/test-platforms.sh for the arm64 run under qemu-user. */
-export const qemu = process.env.PIDFD_QEMU === '1';
-
-/**
- * True (skip) under qemu-user, saying why once: it has no seccomp filters, no clone with
- * CLONE_PIDFD and no PIDFD_GET_INFO (so no exit records), and no process_mrelease.
- */
-export function skipUnderQemu(reason: string): boolean {
-  if (qemu) console.log(`[qemu-user] skipped: ${reason}`);
-  return qemu;
-}
+// Where the suite runs (kernel, features, qemu-user) and the one way to skip: environment.ts.
+export { qemu, skipUnderQemu } from './environment';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const entry = path.join(root, 'dist', 'index.mjs');
