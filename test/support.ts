@@ -143,8 +143,11 @@ export const loopTurn = () => new Promise<void>((r) => setImmediate(() => setImm
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls fn until it returns a truthy value, or throws after timeout ms. */
-export async function until<T>(fn: () => T, what: string, timeout = 10_000): Promise<T> {
+/**
+ * Polls fn until it returns a truthy value, or throws after timeout ms. The default bound is
+ * far beyond any wait on a loaded machine: only a real hang reaches it.
+ */
+export async function until<T>(fn: () => T, what: string, timeout = 30_000): Promise<T> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = fn();

@@ -291,7 +291,8 @@ async function fuzzBody({ seed, ops, budgetMs, depth, workers, maxLive, verbose 
     if (rng.chance(0.2)) sig = rng.pick([0, 'SIGKILL', 'SIGTERM', 'SIGSTOP', 'SIGCONT', 'SIGINT']);
     // A worker may be terminated: what it leaves stopped nobody could end. Not there.
     if (depth > 0 && STOP.has(typeof sig === 'string' ? signalNumbers[sig] : sig)) sig = 'SIGCONT';
-    const scope = rng.chance(0.15) ? rng.pick(['thread', 'process', 'processGroup']) : undefined;
+    let scope = rng.chance(0.15) ? rng.pick(['thread', 'process', 'processGroup']) : undefined;
+    if (!pidfd.features.signalScope) scope = undefined; // before Linux 6.9 a scope throws EINVAL, by design
     sendVia(entry, sig, scope);
   }
 
