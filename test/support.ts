@@ -138,6 +138,27 @@ export function procStatus(pid: number, field: string): string | null {
   }
 }
 
+/** The pids that process `holder` has pidfds open for (from /proc/PID/fdinfo). */
+export function pidfdsHeldBy(holder: number): number[] {
+  const out: number[] = [];
+  let fds: string[] = [];
+  try {
+    fds = fs.readdirSync(`/proc/${holder}/fd`);
+  } catch {
+    return out; // gone
+  }
+  for (const fd of fds) {
+    try {
+      if (!fs.readlinkSync(`/proc/${holder}/fd/${fd}`).includes('pidfd')) continue;
+      const pid = /^Pid:\s*(-?\d+)/m.exec(fs.readFileSync(`/proc/${holder}/fdinfo/${fd}`, 'utf8'))?.[1];
+      if (pid !== undefined) out.push(Number(pid));
+    } catch {
+      // closed in between
+    }
+  }
+  return out;
+}
+
 /** Lets the event loop run close callbacks (uv_close completes on the next turn). */
 export const loopTurn = () => new Promise<void>((r) => setImmediate(() => setImmediate(r)));
 
