@@ -32,7 +32,7 @@ function cli(args: string[], options: { prefix?: string[] } = {}): Promise<CliRe
   const command = [...(options.prefix ?? []), process.execPath, bin, ...args];
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(command[0], command.slice(1), { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(command[0], command.slice(1), { timeout: 120_000 }, (error, stdout, stderr) => {
       const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
       const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
       resolve({ code, signal: e?.signal ?? null, stdout, stderr, ms: performance.now() - started });
@@ -354,7 +354,7 @@ describe('PID:INODE after a forced pid reuse (pid namespace)', () => {
       kill -9 $new
     `;
     const result = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      execFile('unshare', ['--pid', '--fork', '--mount-proc', 'bash', '-c', script], { timeout: 30_000 }, (error, stdout, stderr) =>
+      execFile('unshare', ['--pid', '--fork', '--mount-proc', 'bash', '-c', script], { timeout: 120_000 }, (error, stdout, stderr) =>
         error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr }),
       );
     });
@@ -596,7 +596,7 @@ describe('the CI recipe of the README', () => {
       const pidfdBin = `${process.execPath} ${bin}`;
       const sh = (script: string) =>
         new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          execFile('bash', ['-c', script], { cwd: dir, timeout: 30_000 }, (error, stdout, stderr) =>
+          execFile('bash', ['-c', script], { cwd: dir, timeout: 120_000 }, (error, stdout, stderr) =>
             resolve({ code: error ? Number((error as any).code) : 0, stdout, stderr }),
           );
         });

@@ -66,7 +66,7 @@ export function runNode(code: string, options: RunOptions = {}): Promise<RunResu
     execFile(
       command[0],
       command.slice(1),
-      { env: options.env ?? process.env, timeout: options.timeout ?? 50_000, maxBuffer: 64 << 20 },
+      { env: options.env ?? process.env, timeout: options.timeout ?? 170_000, maxBuffer: 64 << 20 },
       (error, stdout, stderr) => {
         const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
         resolve({
