@@ -66,7 +66,7 @@ const lastLine = (text: string) => text.trim().split('\n').at(-1)!;
 // Processes a test starts; each is SIGKILLed afterwards if still there.
 const strangers: number[] = [];
 const children: ChildProcess[] = [];
-function stranger(command = 'sleep 30'): number {
+function stranger(command = 'sleep 1000'): number {
   const pid = startStranger(command);
   strangers.push(pid);
   return pid;

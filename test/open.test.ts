@@ -54,7 +54,7 @@ describe('a Pidfd', () => {
   });
 
   it('returns the same exited promise on every access', () => {
-    const pid = startStranger('sleep 30');
+    const pid = startStranger('sleep 1000');
     const handle = pidfd.open(pid);
     expect(handle.exited).toBe(handle.exited);
     handle.kill('SIGKILL');
@@ -62,7 +62,7 @@ describe('a Pidfd', () => {
   });
 
   it('resolves exited for a process that is not our child, with the status unknown here', async () => {
-    const pid = startStranger('sleep 30');
+    const pid = startStranger('sleep 1000');
     const handle = pidfd.open(pid);
     expect(await settledWithin(handle.exited, 100)).toBe('pending');
     expect(handle.running).toBe(true);
@@ -185,7 +185,7 @@ describe('kill()', () => {
 
 describe('close()', () => {
   it('is idempotent, sets fd to -1 and rejects pending exits with ERR_PIDFD_CLOSED', async () => {
-    const pid = startStranger('sleep 30');
+    const pid = startStranger('sleep 1000');
     const handle = pidfd.open(pid);
     const exited = handle.exited;
     const onExit = handle.onExit();
@@ -201,7 +201,7 @@ describe('close()', () => {
   });
 
   it('keeps a settled exit settled', async () => {
-    const pid = startStranger('sleep 30');
+    const pid = startStranger('sleep 1000');
     const handle = pidfd.open(pid);
     handle.kill('SIGKILL');
     const status = await handle.exited;
@@ -221,7 +221,7 @@ describe('close()', () => {
 
 describe('onExit()', () => {
   it('rejects with AbortError when aborted, and the watch stays armed', async () => {
-    const pid = startStranger('sleep 30');
+    const pid = startStranger('sleep 1000');
     const handle = pidfd.open(pid);
     const controller = new AbortController();
     const waiting = handle.onExit({ signal: controller.signal });
@@ -233,7 +233,7 @@ describe('onExit()', () => {
   });
 
   it('rejects with TimeoutError for AbortSignal.timeout, and at once for an aborted signal', async () => {
-    const pid = startStranger('sleep 30');
+    const pid = startStranger('sleep 1000');
     const handle = pidfd.open(pid);
     await expect(handle.onExit({ signal: AbortSignal.timeout(20) })).rejects.toMatchObject({ name: 'TimeoutError' });
     const reason = new Error('gone');
@@ -258,7 +258,7 @@ describe('onExit()', () => {
 describe('delivery', () => {
   it('runs promise reactions at once and keeps the AsyncLocalStorage context', async () => {
     const als = new AsyncLocalStorage<string>();
-    const pid = startStranger('sleep 30');
+    const pid = startStranger('sleep 1000');
     const handle = pidfd.open(pid);
     const seen = als.run('watcher', async () => {
       await handle.exited;
