@@ -7,7 +7,7 @@ import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
-import { prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
+import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
@@ -172,14 +172,16 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     closeAll(childEnds);
     throw err;
   }
-  let r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, cgroupFd, 0);
+  // A subreaper tree's root gets a session of its own: its orphans can then be told from
+  // children this process forked (lib/subreaper-tree.ts).
+  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, 0);
   if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
-    r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, -1, 0);
+    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, 0);
   }
   closeAll(childEnds);
   if (r < 0) {
     closeAll(ours);
-    if (tree !== null) treeSpawnFailed(tree, r, out[2]);
+    if (tree !== null) abandonTree(tree);
     const stage = out[2];
     const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
       path: stage === 6 ? (cwd as string) : file,
