@@ -44,6 +44,8 @@ const noop = () => {};
 /** A child, everything it starts, and everything those start. */
 export abstract class ProcessTree {
   abstract readonly method: TreeMethod;
+  /** The tree's cgroup directory on the cgroup method (removed once the tree is empty), else null. */
+  abstract readonly cgroup: string | null;
   /** The pid of the process the tree was made for. */
   readonly root: number;
   #exit: Promise<void>;
