@@ -42,7 +42,11 @@ export function cgroup2Mount(): Cgroup2Mount | null {
 export function ownCgroupDir(): string | null {
   const m = cgroup2Mount();
   if (m === null) return null;
-  return cgroupDir(m, fs.readFileSync('/proc/self/cgroup', 'utf8'));
+  try {
+    return cgroupDir(m, fs.readFileSync('/proc/self/cgroup', 'utf8'));
+  } catch {
+    return null; // no /proc here: no cgroup method either
+  }
 }
 
 /** The directory of the cgroup that a /proc/PID/cgroup text names (its `0::` line). */
