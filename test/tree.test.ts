@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
+import { native } from '../dist/binding.js';
 import { cgroup2Mount, ownCgroupDir } from '../dist/cgroup.js';
 import { entry, lastJson, openFds, procState, runNode, settledWithin, until, zombieChildren } from './support';
 
@@ -66,6 +67,7 @@ describe.each(methods)('tree, %s method', (method) => {
     const child = pidfd.spawn('sh', ['-c', nest], { tree: { method }, stdio: ['ignore', 'pipe', 'inherit'] });
     const tree = child.tree!;
     expect(tree.method).toBe(method);
+    if (method === 'subreaper') expect(native.childSubreaper()).toBe(1);
     const [daemon, job, plain] = (await lines(child.stdout!, 3)).map(Number);
     const pids = tree.pids();
     for (const pid of [child.pid, daemon, job, plain]) expect(pids).toContain(pid);
@@ -167,6 +169,8 @@ describe.each(methods)('tree, %s method', (method) => {
       child.tree!.close();
       child.close();
     }
+    // The process is a subreaper only while a subreaper tree lives.
+    if (method === 'subreaper') expect(native.childSubreaper()).toBe(0);
     const clean = () => openFds() <= before && zombieChildren().length === 0 && treeDirs().length === 0;
     await until(clean, 'fds, zombies and cgroups back', 30_000).catch(() => {
       expect({ fds: openFds(), zombies: zombieChildren(), dirs: treeDirs() }).toEqual({ fds: before, zombies: [], dirs: [] });
