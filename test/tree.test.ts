@@ -191,6 +191,26 @@ describe.runIf(cgroupSpawns)('tree, cgroup method specifics', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('removes the empty tree cgroups a process that died (SIGKILL) left behind, once stale', async () => {
+    const parent = path.join(ownCgroupDir()!, `pidfd-test-sweep-${process.pid}`);
+    fs.mkdirSync(parent);
+    try {
+      const dead = path.join(parent, `pidfd-${2 ** 31 - 2}-0-1`); // that pid never exists
+      const fresh = path.join(parent, `pidfd-${2 ** 31 - 2}-0-2`);
+      fs.mkdirSync(dead);
+      fs.mkdirSync(fresh);
+      const old = new Date(Date.now() - 10 * 60_000);
+      fs.utimesSync(dead, old, old);
+      const child = pidfd.spawn('true', [], { tree: { cgroup: parent }, stdio: 'ignore' });
+      expect(fs.existsSync(dead)).toBe(false);
+      expect(fs.existsSync(fresh)).toBe(true); // may be one being set up
+      await child.tree!.exited;
+      fs.rmdirSync(fresh);
+    } finally {
+      fs.rmdirSync(parent);
+    }
+  });
+
   it('tree: { cgroup } creates the tree under that parent', async () => {
     const parent = path.join(ownCgroupDir()!, `pidfd-test-parent-${process.pid}`);
     fs.mkdirSync(parent);
