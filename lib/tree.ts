@@ -184,7 +184,7 @@ function raceAbort(exit: Promise<void>, signal: AbortSignal): Promise<void> {
 }
 
 /** Sends `number` to pid through a pidfd if `belongs(pid, fd)`; true when it was sent. */
-export function signalMember(pid: number, number: number, belongs: (pid: number, fd: number) => boolean): boolean {
+function signalMember(pid: number, number: number, belongs: (pid: number, fd: number) => boolean): boolean {
   const fd = native.open(pid, 0);
   if (fd < 0) return false; // gone already
   try {
