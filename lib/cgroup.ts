@@ -42,7 +42,11 @@ export function cgroup2Mount(): Cgroup2Mount | null {
 export function ownCgroupDir(): string | null {
   const m = cgroup2Mount();
   if (m === null) return null;
-  return cgroupDir(m, fs.readFileSync('/proc/self/cgroup', 'utf8'));
+  try {
+    return cgroupDir(m, fs.readFileSync('/proc/self/cgroup', 'utf8'));
+  } catch {
+    return null; // no /proc here: no cgroup method either
+  }
 }
 
 /** The directory of the cgroup that a /proc/PID/cgroup text names (its `0::` line). */
@@ -80,6 +84,44 @@ export function treeParent(requested: string | undefined): string | null {
 }
 
 let sequence = 0;
+const swept = new Set<string>();
+/** How old a directory of a dead process must be before it is swept (never one being set up). */
+const STALE_MS = 60_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes, once per parent and process, the empty tree cgroups that a process which died
+ * without cleaning up (SIGKILL) left under parent. A populated cgroup cannot be removed, and
+ * a live creator's are left alone.
+ */
+function sweep(parent: string): void {
+  if (swept.has(parent)) return;
+  swept.add(parent);
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^pidfd-(\d+)-\d+-\d+$/.exec(name);
+    if (match === null || Number(match[1]) === process.pid || alive(Number(match[1]))) continue;
+    try {
+      const dir = path.join(parent, name);
+      if (Date.now() - fs.statSync(dir).mtimeMs > STALE_MS) fs.rmdirSync(dir);
+    } catch {
+      // populated, or gone meanwhile
+    }
+  }
+}
 
 /** A tree's cgroup, created: the directory and the fds that spawn() and the watch need. */
 export interface TreeCgroup {
@@ -89,10 +131,11 @@ export interface TreeCgroup {
 }
 
 /**
- * Creates `PARENT/pidfd-<pid>-<thread>-<n>` and opens it. Throws the mkdir/open error
- * (EACCES, EROFS...) with nothing left behind.
+ * Creates `PARENT/pidfd-<pid>-<thread>-<n>` and opens it (sweeping what dead processes left
+ * there first). Throws the mkdir/open error (EACCES, EROFS...) with nothing left behind.
  */
 export function createTreeCgroup(parent: string): TreeCgroup {
+  sweep(parent);
   let dir: string;
   for (;;) {
     dir = path.join(parent, `pidfd-${process.pid}-${threadId}-${++sequence}`);

@@ -165,6 +165,7 @@ function stopListening(): void {
 
 class SubreaperTree extends ProcessTree {
   readonly method = 'subreaper' as const;
+  readonly cgroup = null;
   readonly #root: Pidfd;
   readonly #rootStart: number;
   /** Members other than the root, by pid, with the pid of the parent they were found under. */

@@ -44,6 +44,8 @@ const noop = () => {};
 /** A child, everything it starts, and everything those start. */
 export abstract class ProcessTree {
   abstract readonly method: TreeMethod;
+  /** The tree's cgroup directory on the cgroup method (removed once the tree is empty), else null. */
+  abstract readonly cgroup: string | null;
   /** The pid of the process the tree was made for. */
   readonly root: number;
   #exit: Promise<void>;
@@ -182,7 +184,7 @@ function raceAbort(exit: Promise<void>, signal: AbortSignal): Promise<void> {
 }
 
 /** Sends `number` to pid through a pidfd if `belongs(pid, fd)`; true when it was sent. */
-export function signalMember(pid: number, number: number, belongs: (pid: number, fd: number) => boolean): boolean {
+function signalMember(pid: number, number: number, belongs: (pid: number, fd: number) => boolean): boolean {
   const fd = native.open(pid, 0);
   if (fd < 0) return false; // gone already
   try {
