@@ -42,6 +42,10 @@ export interface Native {
     gid: number,
     out: Int32Array,
     watchId: number,
+    /** -1 for none. cgroupFd: see trees. */
+    cgroupFd: number,
+    /** PR_SET_PDEATHSIG in the child before exec; 0 for none. */
+    deathSignal: number,
   ): number;
   /** Which clone method spawn() uses now: 0 clone3, 1 clone(CLONE_PIDFD), 2 fork + pidfd_open */
   spawnMethod(): number;

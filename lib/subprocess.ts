@@ -7,12 +7,13 @@ import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
+import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
 export type StdioOption = 'pipe' | 'ignore' | 'inherit';
 
-export interface SpawnOptions {
+export interface SpawnOptions extends SupervisionOptions {
   /** Working directory of the child (default: ours). */
   cwd?: string | URL;
   /** Environment of the child (default: process.env); its PATH is used for the lookup. */
@@ -36,6 +37,8 @@ export class Subprocess extends Pidfd {
   readonly stdio: Array<net.Socket | null>;
   readonly spawnfile: string;
   readonly spawnargs: string[];
+  /** Set when the `timeout` or `signal` option killed the child (or its tree). */
+  killedBy: KillReason | null = null;
 
   /** @internal */
   constructor(token: symbol, pid: number, fd: number, watch: number, streams: Array<net.Socket | null>, file: string, argv: string[]) {
@@ -56,7 +59,7 @@ export class Subprocess extends Pidfd {
 }
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
-const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open'];
+const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl'];
 const kStageExec = 7;
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
@@ -118,6 +121,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const uid = opts.uid === undefined ? -1 : validateInt(opts.uid, 'options.uid', 0, 0xfffffffe);
   const gid = opts.gid === undefined ? -1 : validateInt(opts.gid, 'options.gid', 0, 0xfffffffe);
   const slots = stdioSlots(opts.stdio);
+  const supervision = supervisionOptions(opts);
   // The main thread's process.env is the C environ: the child can have it without a copy.
   const envp = opts.env === undefined && isMainThread ? null : envPairs(env);
 
@@ -145,7 +149,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
 
   const out = new Int32Array(3);
   const watch = watchId();
-  const r = native.spawn(candidates(file, env), [argv0, ...argList], envp, cwd, theirs, detached, uid, gid, out, watch);
+  const r = native.spawn(candidates(file, env), [argv0, ...argList], envp, cwd, theirs, detached, uid, gid, out, watch, -1, supervision.deathSignal);
   closeAll(childEnds);
   if (r < 0) {
     closeAll(ours);
@@ -162,5 +166,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     if (fd < 0) return null;
     return new net.Socket({ fd, readable: i !== 0, writable: i !== 1 && i !== 2 });
   });
-  return new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
+  const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
+  supervise(child, supervision, (reason) => (child.killedBy ??= reason));
+  return child;
 }

@@ -8,6 +8,7 @@
 //      race-free because nobody else reaps a child we have not waited for.
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
 #include <atomic>
 #include <cstring>
@@ -95,6 +96,8 @@ struct ChildSetup {
   std::vector<int> stdio;  // stdio[i] becomes fd i; -1 opens /dev/null
   bool setsid = false;
   long uid = -1, gid = -1;
+  int death_signal = 0;  // PR_SET_PDEATHSIG, 0 for none
+  long parent = 0;       // our pid before the clone: the child checks it still has us
   bool handlers_cleared = false;  // CLONE_CLEAR_SIGHAND did the handled signals
   int report_fd = -1;  // fork path: write the failure here; otherwise into the fields below
   volatile int err = 0;
@@ -151,6 +154,15 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
   if (c->uid >= 0 && syscall(SYS_setuid, c->uid) < 0) goto fail;
   stage = kStageChdir;
   if (c->cwd != nullptr && syscall(SYS_chdir, c->cwd) < 0) goto fail;
+
+  // After setuid/setgid, which clear the death signal. prctl(2): it is sent when the
+  // creating *thread* exits, which in a worker is the worker's thread (README). We died
+  // before the prctl if we are no longer the parent: no window, then.
+  stage = kStageDeathSignal;
+  if (c->death_signal != 0) {
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, c->death_signal, 0, 0, 0) < 0) goto fail;
+    if (syscall(SYS_getppid) != c->parent) syscall(SYS_exit, 127);
+  }
 
   {
     unsigned long empty_mask = 0;
@@ -281,7 +293,7 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 }  // namespace
 
 // spawn(paths, argv, envp|null, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array,
-//       watchId) -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
+//       watchId, cgroupFd, deathSignal) -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
 //   envp null passes our own environ (the main thread's process.env) without copying it.
 //   The child is watched (and so always reaped) under watchId from this call on: no
 //   interruption of the JS that follows can leave it unowned.
@@ -310,6 +322,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   c.setsid = BoolArg(info, 5);
   c.uid = Int64Arg(info, 6);
   c.gid = Int64Arg(info, 7);
+  // info[10], cgroupFd: see trees.
+  c.death_signal = IntArg(info, 11, 0);
+  c.parent = syscall(SYS_getpid);
 
   // The child's stack: one per environment (that is, per thread), reused. The child is
   // done with it once the parent resumes (CLONE_VFORK).
