@@ -26,7 +26,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --readfile-ms N     readFile round length (default 500; quick 50)
   --rounds N          latency and spawn runs are split into N rounds, peers in turn
                       (default 5; quick 1)
-  --tree-size N       processes in the tree that is killed (default 1000; quick 50)
+  --tree-size N       processes in the tree that is killed (default 1000; quick 20)
   --tree-runs N       tree kills per peer (default 10; quick 2)
   --tree-kill-runs N  of which the tree-kill package runs (default 3; quick 1)
   --tree-spawns N     tree and plain spawns each (default 200; quick 10)
@@ -71,7 +71,7 @@ function parseArgs(argv) {
     }
   }
   const d = o.quick
-    ? { runs: 10, spawns: 40, heapSpawns: 20, heapMiB: 64, heapLargeMiB: 0, scale: 200, idleMs: 100, readFileMs: 50, rounds: 1, treeSize: 50, treeRuns: 2, treeKillRuns: 1, treeSpawns: 10 }
+    ? { runs: 10, spawns: 40, heapSpawns: 20, heapMiB: 64, heapLargeMiB: 0, scale: 200, idleMs: 100, readFileMs: 50, rounds: 1, treeSize: 20, treeRuns: 2, treeKillRuns: 1, treeSpawns: 10 }
     : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, heapLargeMiB: 4096, scale: 10000, idleMs: 5000, readFileMs: 500, rounds: 5, treeSize: 1000, treeRuns: 10, treeKillRuns: 3, treeSpawns: 200 };
   for (const k of Object.keys(d)) o[k] ??= d[k];
   o.treeKillRuns = Math.min(o.treeKillRuns, o.treeRuns);
