@@ -87,7 +87,7 @@ const log = (...a) => console.error('[bench]', ...a);
 
 // ---- preparation --------------------------------------------------------------------
 function compile(src, bin, flags = []) {
-  const sources = [src, path.join(benchDir, 'peers', 'pidfd_sys.h')];
+  const sources = [src, path.join(benchDir, 'peers', 'pidfd_sys.h'), path.join(benchDir, 'peers', 'peer_util.h')];
   if (existsSync(bin) && sources.every((f) => statSync(bin).mtimeMs >= statSync(f).mtimeMs)) return;
   mkdirSync(buildDir, { recursive: true });
   execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', bin, src], { stdio: 'inherit' });
