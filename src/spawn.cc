@@ -156,8 +156,11 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
   if (c->cwd != nullptr && syscall(SYS_chdir, c->cwd) < 0) goto fail;
 
   // After setuid/setgid, which clear the death signal. prctl(2): it is sent when the
-  // creating *thread* exits, which in a worker is the worker's thread (README). We died
-  // before the prctl if we are no longer the parent: no window, then.
+  // creating *thread* exits, which in a worker is the worker's thread (README). That
+  // thread waits for our exec on every path (CLONE_VFORK, or the fork path's report
+  // pipe), so only the death of the whole process can come first: then getppid() is no
+  // longer the pid captured before the clone, and we exit. The setting is per task, so
+  // under CLONE_VM it is ours alone.
   stage = kStageDeathSignal;
   if (c->death_signal != 0) {
     if (syscall(SYS_prctl, PR_SET_PDEATHSIG, c->death_signal, 0, 0, 0) < 0) goto fail;
