@@ -58,19 +58,19 @@ interface Supervised {
   readonly closed: boolean;
   readonly exited: Promise<ExitStatus>;
   kill(signal: number): boolean;
-  readonly tree?: { kill(signal: number): number; readonly exited: Promise<void> } | null;
+  readonly tree?: { kill(signal: number): number; readonly exited: Promise<void>; readonly closed: boolean } | null;
 }
 
 /**
  * Arms the timeout and the abort listener. Both go once the child's tree (or the child)
- * has exited, or its handle is closed; the timer never keeps the event loop alive (the
+ * has exited, or the tree's (or the child's) handle is closed; the timer never keeps the event loop alive (the
  * child's own watch does, unless unref()ed). Calls back with the reason when it kills.
  */
 export function supervise(child: Supervised, s: Supervision, onKill: (reason: KillReason) => void): void {
   if (s.signal === undefined && s.timeout === 0) return;
+  const tree = child.tree;
   const kill = (reason: KillReason) => {
-    if (child.closed) return;
-    const tree = child.tree;
+    if (tree ? tree.closed : child.closed) return;
     const sent = tree ? tree.kill(s.killSignal) > 0 : child.kill(s.killSignal);
     if (sent) onKill(reason);
   };
@@ -90,7 +90,7 @@ export function supervise(child: Supervised, s: Supervision, onKill: (reason: Ki
     timer = undefined;
     signal?.removeEventListener('abort', onAbort);
   };
-  const done: Promise<unknown> = child.tree ? child.tree.exited : child.exited;
+  // Until no member is left, or the handle that kills is closed (its promise rejects then).
+  const done: Promise<unknown> = tree ? tree.exited : child.exited;
   done.then(stop, stop);
-  child.exited.catch(stop); // closed: nothing can be killed through it any more
 }
