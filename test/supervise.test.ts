@@ -118,6 +118,57 @@ describe('signal (AbortSignal)', () => {
   });
 });
 
+// A tree: sh, a setsid'd daemon (a double fork: its parent exits) and a plain background
+// child. "ready" once all exist.
+const nest = `setsid sh -c 'sleep 1000 & exit 0' </dev/null >/dev/null 2>&1; sleep 1000 & echo ready; wait`;
+
+function lineFrom(stream: NodeJS.ReadableStream | null): Promise<string> {
+  return new Promise((resolve, reject) => {
+    readline.createInterface({ input: stream! }).once('line', resolve);
+    stream!.once('end', () => reject(new Error('stream ended before a line')));
+  });
+}
+
+describe.each(['cgroup', 'subreaper'] as const)('on a tree (%s method)', (method) => {
+  it('signal aborts the whole tree with killSignal; the root status says the signal', async () => {
+    const controller = new AbortController();
+    const child = pidfd.spawn('sh', ['-c', nest], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method }, signal: controller.signal } as any);
+    const tree = (child as any).tree;
+    expect(tree.method).toBe(method);
+    expect(await lineFrom(child.stdout)).toBe('ready');
+    const members = tree.pids().map((pid: number) => pidfd.open(pid));
+    expect(members.length).toBe(3); // sh, the daemon's sleep, the background sleep
+    controller.abort();
+    await tree.exited;
+    expect(await child.exited).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(child.killedBy).toBe('abort');
+    for (const m of members) {
+      await m.exited; // settled: gone (tree.exited already said so)
+      expect(m.running).toBe(false);
+      m.close();
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    child.close();
+  });
+
+  it('timeout reaches a daemon left after the root has exited', async () => {
+    const child = pidfd.spawn('sh', ['-c', `setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo ready; read line`], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      tree: { method },
+      timeout: 2000,
+      killSignal: 'SIGKILL',
+    } as any);
+    const tree = (child as any).tree;
+    expect(await lineFrom(child.stdout)).toBe('ready');
+    expect(tree.pids()).toHaveLength(2);
+    child.stdin!.end('go\n');
+    expect((await child.exited).code).toBe(0); // the root ends on its own
+    await tree.exited; // the daemon, killed by the timeout
+    expect(child.killedBy).toBe('timeout');
+    child.close();
+  });
+});
+
 describe('bad input gets Node-style errors, and nothing is started', () => {
   const cases: Array<[string, object, string]> = [
     ['timeout -1', { timeout: -1 }, 'ERR_OUT_OF_RANGE'],
