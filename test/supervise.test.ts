@@ -263,6 +263,32 @@ describe('dieWithParent', () => {
     });
   }
 
+  it.each(['cgroup', 'subreaper'])('on a tree (%s method), it kills the root only, as the README says: the rest survives a SIGKILLed supervisor', async (method) => {
+    const sup = await startSupervisor(`
+      const child = pidfd.spawn('sh', ['-c', ${JSON.stringify(nest)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' }, dieWithParent: true });
+      const { createInterface } = await import('node:readline');
+      await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+      const rest = child.tree.pids().filter((pid) => pid !== child.pid);
+      console.log(JSON.stringify({ pid: process.pid, method: native.spawnMethod(), kids: [child.pid], rest, cgroup: child.tree.cgroup ?? null }));
+      setInterval(() => {}, 1 << 30);
+    `);
+    const { rest, cgroup } = sup as Supervisor & { rest: number[]; cgroup: string | null };
+    expect(rest).toHaveLength(2);
+    const survivors = rest.map((pid) => pidfd.open(pid));
+    const [root] = await killSupervisor(sup);
+    expect((await root.exited).pid).toBe(root.pid); // the root is killed
+    root.close();
+    for (const s of survivors) expect(await settledWithin(s.exited, 300)).toBe('pending'); // the rest is not
+    if (cgroup !== null) expect(fs.existsSync(cgroup)).toBe(true); // nor is its cgroup removed
+    for (const s of survivors) {
+      s.kill('SIGKILL');
+      await s.exited;
+      s.close();
+    }
+    await sup.empty;
+    if (cgroup !== null) fs.rmdirSync(cgroup); // empty now
+  });
+
   it('without it, the children outlive a SIGKILLed parent (the control)', async () => {
     const sup = await startSupervisor(spawnKids('dieWithParent: false'));
     const kids = await killSupervisor(sup);
