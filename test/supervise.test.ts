@@ -289,6 +289,34 @@ describe('dieWithParent', () => {
     if (cgroup !== null) fs.rmdirSync(cgroup); // empty now
   });
 
+  it.each(['cgroup', 'subreaper'])('on a tree (%s method), tree.kill() from an exit handler leaves nothing running', async (method) => {
+    const sup = await startSupervisor(`
+      const child = pidfd.spawn('sh', ['-c', ${JSON.stringify(nest)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' } });
+      const { createInterface } = await import('node:readline');
+      await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+      process.on('exit', () => child.tree.kill('SIGKILL'));
+      process.on('SIGTERM', () => process.exit(0));
+      console.log(JSON.stringify({ pid: process.pid, method: native.spawnMethod(), kids: child.tree.pids(), cgroup: child.tree.cgroup ?? null }));
+      setInterval(() => {}, 1 << 30);
+    `);
+    const { cgroup } = sup as Supervisor & { cgroup: string | null };
+    expect(sup.kids).toHaveLength(3);
+    const members = sup.kids.map((pid) => pidfd.open(pid));
+    const script = pidfd.open(sup.pid);
+    script.kill('SIGTERM');
+    await script.exited;
+    script.close();
+    for (const m of members) {
+      await m.exited;
+      m.close();
+    }
+    await sup.empty; // nothing else is left either
+    if (cgroup !== null) {
+      expect(fs.existsSync(cgroup)).toBe(true); // the directory stays: nobody is left to remove it
+      fs.rmdirSync(cgroup);
+    }
+  });
+
   it('without it, the children outlive a SIGKILLed parent (the control)', async () => {
     const sup = await startSupervisor(spawnKids('dieWithParent: false'));
     const kids = await killSupervisor(sup);
