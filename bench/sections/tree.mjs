@@ -189,7 +189,9 @@ try {
   } catch {
     skip('tree-kill', 'the tree-kill package is not installed (npm ci installs it: a devDependency)');
   }
-  if (treeKill && home.dir) impl['tree-kill'] = treeKillPeer(treeKill, home.dir);
+  const hasPs = (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir || '.', 'ps')));
+  if (treeKill && !hasPs) skip('tree-kill', 'it runs ps(1), which is not installed (procps)');
+  else if (treeKill && home.dir) impl['tree-kill'] = treeKillPeer(treeKill, home.dir);
   else if (treeKill) skip('tree-kill', `its exit is seen through the tree's cgroup: ${home.why}`);
 
   const samples = {};
