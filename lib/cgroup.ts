@@ -52,7 +52,7 @@ export function cgroupDir(m: Cgroup2Mount, procCgroup: string): string | null {
   const name = line.slice(3);
   const root = m.root === '/' ? '' : m.root;
   if (name !== m.root && !name.startsWith(`${root}/`)) return null;
-  return path.join(m.mountPoint, name.slice(root.length));
+  return path.resolve(m.mountPoint, `.${name.slice(root.length)}`);
 }
 
 /** True when dir is the cgroup2 mount or inside it. */

@@ -82,8 +82,8 @@ export interface Native {
   cgroupEvents(eventsFd: number): number;
   /** Blocks until (cgroupEvents & mask) === want: 1, or 0 after timeoutMs, or -errno */
   awaitCgroupEvents(eventsFd: number, mask: number, want: number, timeoutMs: number): number;
-  /** prctl(PR_SET_CHILD_SUBREAPER, 1) → 0 | -errno */
-  setChildSubreaper(): number;
+  /** One tree more (on) or fewer needs this process to be a child subreaper: prctl(PR_SET_CHILD_SUBREAPER) on the first and after the last, process-wide → 0 | -errno */
+  setChildSubreaper(on: boolean): number;
   /** prctl(PR_GET_CHILD_SUBREAPER) → 1 | 0 | -errno */
   childSubreaper(): number;
 }

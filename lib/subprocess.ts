@@ -8,7 +8,7 @@ import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
-import { prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
+import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
@@ -176,14 +176,16 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     closeAll(childEnds);
     throw err;
   }
-  let r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, cgroupFd, supervision.deathSignal);
+  // A subreaper tree's root gets a session of its own: its orphans can then be told from
+  // children this process forked (lib/subreaper-tree.ts).
+  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, supervision.deathSignal);
   if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
-    r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, -1, supervision.deathSignal);
+    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, supervision.deathSignal);
   }
   closeAll(childEnds);
   if (r < 0) {
     closeAll(ours);
-    if (tree !== null) treeSpawnFailed(tree, r, out[2]);
+    if (tree !== null) abandonTree(tree);
     const stage = out[2];
     const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
       path: stage === 6 ? (cwd as string) : file,

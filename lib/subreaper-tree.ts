@@ -12,7 +12,6 @@ import { kCreate, Pidfd } from './pidfd';
 import { ProcessTree, registerSubreaper } from './tree';
 import { WatchMode } from './watcher';
 
-const SIGKILL = 9;
 const SIGSTOP = 19;
 const SIGCONT = 18;
 const WEXITED = 4;
@@ -132,17 +131,19 @@ function scanOrphans(): void {
   }
 }
 
-let subreaper = false;
+let listening = false;
 
-/** Makes this process a child subreaper (once); SIGCHLD then also tells of adopted orphans. */
+/**
+ * Makes this process a child subreaper for one more tree (released by the tree once it is
+ * done or closed); SIGCHLD then also tells of adopted orphans.
+ */
 function becomeSubreaper(): void {
-  if (subreaper) return;
-  const r = native.setChildSubreaper();
+  const r = native.setChildSubreaper(true);
   if (r < 0) throw systemError(r, 'prctl');
-  subreaper = true;
   // Node's signal handles are unref'd: this keeps nothing alive. Workers get no signals;
   // there the members' own exits drive the scans.
-  if (isMainThread) process.on('SIGCHLD', scanOrphans);
+  if (isMainThread && !listening) process.on('SIGCHLD', scanOrphans);
+  listening = true;
 }
 
 class SubreaperTree extends ProcessTree {
@@ -152,9 +153,12 @@ class SubreaperTree extends ProcessTree {
   /** Members other than the root, by pid, with the pid of the parent they were found under. */
   readonly #members = new Map<number, Pidfd>();
   #ref = true;
+  #subreaper: boolean;
 
-  constructor(root: Pidfd) {
+  /** subreaper: the tree holds one of this process's subreaper claims (spawned trees). */
+  constructor(root: Pidfd, subreaper: boolean) {
     super(root.pid);
+    this.#subreaper = subreaper;
     this.#root = root;
     this.#rootStart = procStat(root.pid)?.start ?? 0;
     trees.add(this);
@@ -193,9 +197,15 @@ class SubreaperTree extends ProcessTree {
     if (this.done || this.closed) return;
     this.#walk();
     if (!this.#root.running && ![...this.#members.values()].some((m) => m.running)) {
-      trees.delete(this);
+      this.#leave();
       this.settle();
     }
+  }
+
+  #leave(): void {
+    trees.delete(this);
+    if (this.#subreaper) native.setChildSubreaper(false);
+    this.#subreaper = false;
   }
 
   /** Finds every member now: root first, then breadth-first. */
@@ -235,8 +245,9 @@ class SubreaperTree extends ProcessTree {
     const signalled = new Set<number>();
     let count = 0;
     try {
-      if (number !== SIGKILL) {
-        // Stop top-down until a walk finds nobody new: then nothing can fork any more.
+      if (number !== SIGSTOP) {
+        // Stop top-down until a walk finds nobody new: then nothing can fork any more (and,
+        // a stopped parent being alive, nothing it forked reparents away mid-walk).
         const seen = new Set<number>();
         for (let pass = 0; pass < MAX_PASSES; pass++) {
           const fresh = this.#walk().filter((m) => !seen.has(m.pid));
@@ -247,7 +258,6 @@ class SubreaperTree extends ProcessTree {
           }
         }
       }
-      // SIGKILL needs no stop: a process with SIGKILL pending forks no more.
       for (let pass = 0; pass < MAX_PASSES; pass++) {
         const fresh = this.#walk().filter((m) => !signalled.has(m.pid));
         if (fresh.length === 0) break;
@@ -268,7 +278,7 @@ class SubreaperTree extends ProcessTree {
   }
 
   protected release(): void {
-    trees.delete(this);
+    this.#leave();
     this.#root.close();
     for (const m of this.#members.values()) {
       // An adopted orphan is ours to reap, handle or not.
@@ -279,11 +289,17 @@ class SubreaperTree extends ProcessTree {
   }
 }
 
-/** A subreaper tree for root (a pid we hold, e.g. our child just spawned). */
-function subreaperTree(rootPid: number): ProcessTree {
+/**
+ * A subreaper tree for root: our child just spawned (after becomeSubreaper()), or, with
+ * subreaper false, any process (pidfd.tree()).
+ */
+function subreaperTree(rootPid: number, subreaper: boolean): ProcessTree {
   const fd = native.open(rootPid, 0);
-  if (fd < 0) throw systemError(fd, 'pidfd_open');
-  return new SubreaperTree(new Pidfd(kCreate, rootPid, fd, plain));
+  if (fd < 0) {
+    if (subreaper) native.setChildSubreaper(false);
+    throw systemError(fd, 'pidfd_open');
+  }
+  return new SubreaperTree(new Pidfd(kCreate, rootPid, fd, plain), subreaper);
 }
 
 registerSubreaper(subreaperTree, becomeSubreaper);

@@ -219,9 +219,8 @@ class CgroupTree extends ProcessTree implements ExitListener {
 
   /** @internal The cgroup is empty (and removed, unless error says why not). */
   onWatchFired(_status: number, _error: number): void {
-    this.#resources.watch = 0; // the native watch is done; nothing left to release
-    this.#resources.fd = -1;
     untrack(this.#resources);
+    release(this.#resources); // the watch is done: its fd goes now, not at close()
     this.settle();
   }
 
@@ -308,12 +307,14 @@ export interface TreePlan {
   forced: boolean;
   parent: string | null;
   cgroup: TreeCgroup | null;
+  /** The plan holds one of this process's subreaper claims (handed to the tree at start). */
+  subreaper: boolean;
 }
 
 /** Validates spawn()'s `tree` option; null without a tree. Creates nothing. */
 export function treeOptions(option: unknown): TreePlan | null {
   if (option === undefined || option === false) return null;
-  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null };
+  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null, subreaper: false };
   if (option === null || typeof option !== 'object' || Array.isArray(option)) {
     throw invalidArgType('options.tree', 'of type boolean or object', option);
   }
@@ -326,9 +327,9 @@ export function treeOptions(option: unknown): TreePlan | null {
     throw invalidArgValue('options.tree.cgroup', opts.cgroup, "cannot be used with method 'subreaper'");
   }
   const requested = opts.cgroup === undefined ? undefined : validateCString(opts.cgroup, 'options.tree.cgroup');
-  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null };
+  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, subreaper: false };
   const parent = treeParent(requested);
-  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null };
+  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, subreaper: false };
 }
 
 /** Once clone3 could not start a child into a cgroup here, auto trees stop trying. */
@@ -354,23 +355,33 @@ export function prepareTree(plan: TreePlan): number {
     }
   }
   becomeSubreaper();
+  plan.subreaper = true;
   return -1;
 }
 
 /**
- * spawn() failed: removes the cgroup. Returns true when spawn() should try again without
- * one (the kernel or a sandbox refused CLONE_INTO_CGROUP and the method was not forced).
+ * The clone into the cgroup failed: removes the cgroup. Returns true when spawn() should
+ * try again without one, as a subreaper tree (the kernel or a sandbox refused
+ * CLONE_INTO_CGROUP and the method was not forced).
  */
 export function treeSpawnFailed(plan: TreePlan, errno: number, stage: number): boolean {
-  if (plan.cgroup === null) return false;
+  if (plan.cgroup === null || stage !== STAGE_CGROUP) return false;
   discardTreeCgroup(plan.cgroup);
   plan.cgroup = null;
-  const refused = stage === STAGE_CGROUP && kernelRefusals.has(errno);
-  if (refused) cgroupSpawnBroken = true;
-  if (plan.forced || stage !== STAGE_CGROUP) return false;
+  if (kernelRefusals.has(errno)) cgroupSpawnBroken = true;
+  if (plan.forced) return false;
   plan.method = 'subreaper';
   becomeSubreaper();
+  plan.subreaper = true;
   return true;
+}
+
+/** spawn() failed for good: nothing of the tree may stay (cgroup, subreaper claim). */
+export function abandonTree(plan: TreePlan): void {
+  if (plan.cgroup !== null) discardTreeCgroup(plan.cgroup);
+  plan.cgroup = null;
+  if (plan.subreaper) native.setChildSubreaper(false);
+  plan.subreaper = false;
 }
 
 /** src/spawn.h kStageCgroup: clone3(CLONE_INTO_CGROUP) itself failed. */
@@ -382,7 +393,7 @@ export function startTree(plan: TreePlan, root: number): ProcessTree {
     native.close(plan.cgroup.dirFd);
     return new CgroupTree(root, plan.cgroup.dir, plan.cgroup.eventsFd, true);
   }
-  return subreaperTree(root);
+  return subreaperTree(root, true);
 }
 
 /**
@@ -406,8 +417,7 @@ export function tree(target: number | Pidfd): ProcessTree {
     }
     const own = ownCgroup(pid, handle);
     if (own !== null) return new CgroupTree(pid, own.dir, own.eventsFd, false);
-    becomeSubreaper();
-    return subreaperTree(pid);
+    return subreaperTree(pid, false);
   } finally {
     handle.close();
   }
@@ -441,7 +451,7 @@ function ownCgroup(pid: number, handle: Pidfd): { dir: string; eventsFd: number 
 }
 
 // The subreaper method lives in its own file; it registers itself here to avoid a cycle.
-let subreaperTree: (root: number) => ProcessTree = () => {
+let subreaperTree: (root: number, subreaper: boolean) => ProcessTree = () => {
   throw systemError(-constants.errno.ENOSYS, 'prctl');
 };
 let becomeSubreaper: () => void = noop;

@@ -1,15 +1,33 @@
 // The subreaper side of process trees: orphans among our descendants reparent to this
 // process instead of init, so lib/tree.ts can find and reap them (through their pidfds).
 #include <sys/prctl.h>
+#include <uv.h>
 
 #include "args.h"
 #include "syscalls.h"
 
 namespace pidfd {
 
-// setChildSubreaper() -> 0 | -errno: orphans among our descendants reparent to us from now on.
+// How many subreaper trees, over all environments, need us to be a subreaper: the process
+// is one only while some do, so orphans of unrelated children go to init otherwise.
+static uv_mutex_t* mutex = nullptr;
+static uv_once_t once = UV_ONCE_INIT;
+static int users = 0;
+
+// setChildSubreaper(on) -> 0 | -errno: one more (or one fewer) tree needs orphans among our
+// descendants to reparent to us.
 static Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(ret(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))));
+  uv_once(&once, [] {
+    mutex = new uv_mutex_t;  // never destroyed: any thread may still use it at exit
+    uv_mutex_init(mutex);
+  });
+  const bool on = BoolArg(info, 0);
+  long r = 0;
+  uv_mutex_lock(mutex);
+  if (on ? users == 0 : users == 1) r = ret(prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0));
+  if (r == 0 && (on || users > 0)) users += on ? 1 : -1;
+  uv_mutex_unlock(mutex);
+  return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
 // childSubreaper() -> 1 | 0 | -errno
