@@ -3,11 +3,15 @@
 import { spawn as cpSpawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { helper } from './helpers/build';
 import { bindingEntry, entry, lastJson, root, runNode, settledWithin, skipUnderQemu } from './support';
+
+const require = createRequire(import.meta.url);
 
 const children = () =>
   fs
@@ -70,6 +74,17 @@ describe('signal (AbortSignal)', () => {
     }
     expect(AbortSignal.abort(reason).reason).toBe(reason);
     expect(children().length).toBe(before);
+  });
+
+  it('with tree: true, an already aborted signal leaves no cgroup directory either', () => {
+    const { ownCgroupDir } = require(path.join(root, 'dist', 'cgroup.js'));
+    const dir: string | null = ownCgroupDir();
+    const cgroups = () => (dir === null ? [] : fs.readdirSync(dir).filter((name) => name.startsWith(`pidfd-${process.pid}-`)));
+    const before = cgroups();
+    expect(() => pidfd.spawn('sleep', ['1000'], { stdio: 'ignore', tree: true, signal: AbortSignal.abort() } as any)).toThrow(
+      expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR' }),
+    );
+    expect(cgroups()).toEqual(before);
   });
 
   it('leaves no listener and no timer behind once the child has exited (the Subprocess can be collected)', async () => {
