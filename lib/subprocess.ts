@@ -72,6 +72,19 @@ export class Subprocess extends Pidfd {
   [kSetTree](tree: ProcessTree): void {
     this.#tree = tree;
   }
+
+  /** Also the tree's: a pending `tree.exited` keeps the event loop alive too. */
+  override ref(): this {
+    super.ref();
+    this.#tree?.ref();
+    return this;
+  }
+
+  override unref(): this {
+    super.unref();
+    this.#tree?.unref();
+    return this;
+  }
 }
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).

@@ -94,15 +94,20 @@ function reap(handle: Pidfd): boolean {
 function adoptIntoOrphanage(handle: Pidfd): void {
   if (orphanage.has(handle.pid)) return handle.close();
   orphanage.set(handle.pid, handle);
+  listen();
   handle.unref();
   handle.exited.then(
     () => {
       if (reap(handle)) {
         orphanage.delete(handle.pid);
         handle.close();
+        stopListening();
       }
     },
-    () => orphanage.delete(handle.pid),
+    () => {
+      orphanage.delete(handle.pid);
+      stopListening();
+    },
   );
 }
 
@@ -129,6 +134,7 @@ function scanOrphans(): void {
       handle.close();
     }
   }
+  stopListening();
 }
 
 let listening = false;
@@ -142,8 +148,19 @@ function becomeSubreaper(): void {
   if (r < 0) throw systemError(r, 'prctl');
   // Node's signal handles are unref'd: this keeps nothing alive. Workers get no signals;
   // there the members' own exits drive the scans.
+  listen();
+}
+
+function listen(): void {
   if (isMainThread && !listening) process.on('SIGCHLD', scanOrphans);
   listening = true;
+}
+
+/** Nothing left to adopt or reap: SIGCHLD need not cost a scan any more. */
+function stopListening(): void {
+  if (!listening || trees.size > 0 || orphanage.size > 0) return;
+  if (isMainThread) process.off('SIGCHLD', scanOrphans);
+  listening = false;
 }
 
 class SubreaperTree extends ProcessTree {
@@ -206,6 +223,7 @@ class SubreaperTree extends ProcessTree {
     trees.delete(this);
     if (this.#subreaper) native.setChildSubreaper(false);
     this.#subreaper = false;
+    stopListening();
   }
 
   /** Finds every member now: root first, then breadth-first. */
