@@ -210,8 +210,19 @@ try {
     }
   }
   Object.assign(out.kill, samples);
-} finally {
-  await Promise.all(servers.map((s) => s.close()));
-  if (home.dir) fs.rmdirSync(home.dir);
+} catch (error) {
+  // A tree left running would keep `reaper run` (and so the harness) waiting for good: kill
+  // what is in our cgroups, then our whole process group (the trees are in it), and fail.
+  console.error(`[tree] failed: ${error.stack ?? error}`);
+  for (const name of home.dir ? fs.readdirSync(home.dir) : []) {
+    try {
+      fs.writeFileSync(path.join(home.dir, name, 'cgroup.kill'), '1');
+    } catch {
+      /* not a cgroup, or gone */
+    }
+  }
+  process.kill(0, 'SIGKILL');
 }
+await Promise.all(servers.map((s) => s.close()));
+if (home.dir) fs.rmdirSync(home.dir);
 emitResult(out);
