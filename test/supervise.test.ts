@@ -279,8 +279,8 @@ describe('dieWithParent', () => {
     ['fork + pidfd_open', 2, ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL']],
   ];
   for (const [name, method, seccomp] of methods) {
-    const skip = seccomp.length > 0 && skipUnderQemu('seccomp filters cannot be installed under qemu-user');
-    it.skipIf(skip)(`SIGKILLing the Node parent kills the children (${name})`, async () => {
+    const filtered = seccomp.length > 0 && skipUnderQemu('seccomp filters cannot be installed under qemu-user');
+    it.skipIf(filtered)(`SIGKILLing the Node parent kills the children (${name})`, async () => {
       const sup = await startSupervisor(spawnKids('dieWithParent: true'), seccomp);
       expect(sup.method).toBe(method);
       const kids = await killSupervisor(sup);
