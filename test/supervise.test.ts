@@ -3,29 +3,15 @@
 import { spawn as cpSpawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
+import { ownCgroupDir } from '../dist/cgroup.js';
 import { helper } from './helpers/build';
-import { skip } from './environment';
+import { cgroupWritable, skip } from './environment';
 import { bindingEntry, entry, lastJson, qemu, root, runNode, settledWithin, skipUnderQemu } from './support';
 
-const require = createRequire(import.meta.url);
-
 // The cgroup method needs a writable cgroup v2 directory of ours (the subreaper method runs anywhere).
-const { ownCgroupDir } = require(path.join(root, 'dist', 'cgroup.js'));
-const cgroupWritable = (() => {
-  const dir: string | null = ownCgroupDir();
-  if (dir === null) return false;
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return fs.existsSync(path.join(dir, 'cgroup.procs'));
-  } catch {
-    return false;
-  }
-})();
 const skipMethod = (method: string) => skip(method === 'cgroup' && !cgroupWritable, 'the cgroup tree method needs a writable cgroup v2 directory');
 
 const children = () =>

@@ -10,19 +10,10 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { cgroup2Mount, ownCgroupDir } from '../dist/cgroup.js';
+import { cgroupWritable } from './environment';
 import { entry, lastJson, openFds, procState, runNode, settledWithin, until, zombieChildren } from './support';
 
 const mount = cgroup2Mount();
-const cgroupWritable = (() => {
-  const dir = ownCgroupDir();
-  if (dir === null) return false;
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return fs.existsSync(path.join(dir, 'cgroup.procs'));
-  } catch {
-    return false;
-  }
-})();
 if (!cgroupWritable) console.log('[tree] no writable cgroup2 here: the cgroup-method tests are skipped');
 
 const methods = ['cgroup', 'subreaper'] as const;
