@@ -7,13 +7,14 @@ import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
+import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
 import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
 export type StdioOption = 'pipe' | 'ignore' | 'inherit';
 
-export interface SpawnOptions {
+export interface SpawnOptions extends SupervisionOptions {
   /** Working directory of the child (default: ours). */
   cwd?: string | URL;
   /** Environment of the child (default: process.env); its PATH is used for the lookup. */
@@ -41,6 +42,8 @@ export class Subprocess extends Pidfd {
   readonly stdio: Array<net.Socket | null>;
   readonly spawnfile: string;
   readonly spawnargs: string[];
+  /** Set when the `timeout` or `signal` option killed the child (or its tree). */
+  killedBy: KillReason | null = null;
   #tree: ProcessTree | null = null;
 
   /** @internal */
@@ -85,7 +88,7 @@ export class Subprocess extends Pidfd {
 }
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
-const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open'];
+const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl'];
 const kStageExec = 7;
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
@@ -147,6 +150,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const uid = opts.uid === undefined ? -1 : validateInt(opts.uid, 'options.uid', 0, 0xfffffffe);
   const gid = opts.gid === undefined ? -1 : validateInt(opts.gid, 'options.gid', 0, 0xfffffffe);
   const slots = stdioSlots(opts.stdio);
+  const supervision = supervisionOptions(opts);
   const tree = treeOptions(opts.tree);
   // The main thread's process.env is the C environ: the child can have it without a copy.
   const envp = opts.env === undefined && isMainThread ? null : envPairs(env);
@@ -187,9 +191,9 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   }
   // A subreaper tree's root gets a session of its own: its orphans can then be told from
   // children this process forked (lib/subreaper-tree.ts).
-  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, 0);
+  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, supervision.deathSignal);
   if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
-    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, 0);
+    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, supervision.deathSignal);
   }
   closeAll(childEnds);
   if (r < 0) {
@@ -211,5 +215,6 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   });
   const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
   if (tree !== null) child[kSetTree](startTree(tree, child.pid));
+  supervise(child, supervision, (reason) => (child.killedBy ??= reason));
   return child;
 }

@@ -8,6 +8,7 @@
 //      race-free because nobody else reaps a child we have not waited for.
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
 #include <atomic>
 #include <cstring>
@@ -98,6 +99,8 @@ struct ChildSetup {
   std::vector<int> stdio;  // stdio[i] becomes fd i; -1 opens /dev/null
   bool setsid = false;
   long uid = -1, gid = -1;
+  int death_signal = 0;  // PR_SET_PDEATHSIG, 0 for none
+  long parent = 0;       // our pid before the clone: the child checks it still has us
   bool handlers_cleared = false;  // CLONE_CLEAR_SIGHAND did the handled signals
   int report_fd = -1;  // fork path: write the failure here; otherwise into the fields below
   volatile int err = 0;
@@ -154,6 +157,18 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
   if (c->uid >= 0 && syscall(SYS_setuid, c->uid) < 0) goto fail;
   stage = kStageChdir;
   if (c->cwd != nullptr && syscall(SYS_chdir, c->cwd) < 0) goto fail;
+
+  // After setuid/setgid, which clear the death signal. prctl(2): it is sent when the
+  // creating *thread* exits, which in a worker is the worker's thread (README). That
+  // thread waits for our exec on every path (CLONE_VFORK, or the fork path's report
+  // pipe), so only the death of the whole process can come first: then getppid() is no
+  // longer the pid captured before the clone, and we exit. The setting is per task, so
+  // under CLONE_VM it is ours alone.
+  stage = kStageDeathSignal;
+  if (c->death_signal != 0) {
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, c->death_signal, 0, 0, 0) < 0) goto fail;
+    if (syscall(SYS_getppid) != c->parent) syscall(SYS_exit, 127);
+  }
 
   {
     unsigned long empty_mask = 0;
@@ -322,6 +337,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   c.setsid = BoolArg(info, 5);
   c.uid = Int64Arg(info, 6);
   c.gid = Int64Arg(info, 7);
+  // info[10], cgroupFd: see trees.
+  c.death_signal = IntArg(info, 11, 0);
+  c.parent = syscall(SYS_getpid);
 
   // The child's stack: one per environment (that is, per thread), reused. The child is
   // done with it once the parent resumes (CLONE_VFORK).

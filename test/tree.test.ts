@@ -11,19 +11,10 @@ import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { native } from '../dist/binding.js';
 import { cgroup2Mount, ownCgroupDir } from '../dist/cgroup.js';
+import { cgroupWritable } from './environment';
 import { entry, lastJson, openFds, procState, runNode, settledWithin, until, zombieChildren } from './support';
 
 const mount = cgroup2Mount();
-const cgroupWritable = (() => {
-  const dir = ownCgroupDir();
-  if (dir === null) return false;
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return fs.existsSync(path.join(dir, 'cgroup.procs'));
-  } catch {
-    return false;
-  }
-})();
 // CLONE_INTO_CGROUP needs Linux 5.7 and clone3 (qemu-user has none): probe the real thing.
 const cgroupSpawns = (() => {
   if (!cgroupWritable) return false;
