@@ -30,6 +30,14 @@ export const enum WatchMode {
  */
 export const EXIT_RECORD_WAIT_MS = 100;
 
+/**
+ * How exits reach JS (src/loop.h): 'thread' (one epoll thread and a threadsafe function)
+ * where the runtime has no real libuv loop (Bun, Deno) or PIDFD_DELIVERY=thread asks for it;
+ * else 'uv' (a uv_poll per watch in Node's own loop, the fastest there).
+ */
+export const deliveryWanted: 'thread' | 'uv' =
+  process.env.PIDFD_DELIVERY === 'thread' || 'bun' in process.versions || 'deno' in process.versions ? 'thread' : 'uv';
+
 const listeners = new Map<number, ExitListener>();
 let nextId = 1;
 
@@ -42,7 +50,7 @@ const events: Int32Array = native.setExitCallback((count: number) => {
     listeners.delete(id);
     listener.onWatchFired(events[i + 1], events[i + 2]);
   }
-});
+}, deliveryWanted === 'thread');
 
 const registry = new FinalizationRegistry<Resources>(release);
 
