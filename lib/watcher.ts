@@ -1,6 +1,7 @@
 // The JS side of the native watcher: watch ids, the one exit callback per environment,
 // and the FinalizationRegistry that frees what a dropped handle still holds.
 import { native } from './binding';
+import { delivery } from './runtime';
 
 /** What a handle holds that must be freed even if the handle is dropped without close(). */
 export interface Resources {
@@ -30,14 +31,6 @@ export const enum WatchMode {
  */
 export const EXIT_RECORD_WAIT_MS = 100;
 
-/**
- * How exits reach JS (src/loop.h): 'thread' (one epoll thread and a threadsafe function)
- * where the runtime has no real libuv loop (Bun, Deno) or PIDFD_DELIVERY=thread asks for it;
- * else 'uv' (a uv_poll per watch in Node's own loop, the fastest there).
- */
-export const deliveryWanted: 'thread' | 'uv' =
-  process.env.PIDFD_DELIVERY === 'thread' || 'bun' in process.versions || 'deno' in process.versions ? 'thread' : 'uv';
-
 const listeners = new Map<number, ExitListener>();
 let nextId = 1;
 
@@ -50,7 +43,7 @@ const events: Int32Array = native.setExitCallback((count: number) => {
     listeners.delete(id);
     listener.onWatchFired(events[i + 1], events[i + 2]);
   }
-}, deliveryWanted === 'thread');
+}, delivery === 'thread');
 
 const registry = new FinalizationRegistry<Resources>(release);
 
