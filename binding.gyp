@@ -6,7 +6,8 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
-      "ldflags": ["-Wl,-z,nodelete"]
+      "ldflags": ["-Wl,-z,nodelete"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

@@ -8,7 +8,6 @@
 // report per delivery, like a level-triggered poll per loop turn, and a thread that never
 // spins while JS is busy. Events carry a token, never a pointer: a source closed while
 // its event was in flight is simply not found.
-#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -22,6 +21,7 @@
 
 #include "env.h"
 #include "loop.h"
+#include "pthread_compat.h"
 #include "syscalls.h"
 
 namespace pidfd {

@@ -2,13 +2,13 @@
 // reaped, or they stay zombies for the life of the process. No loop is left to watch them,
 // so one process-wide thread does, started the first time it is needed.
 #include <poll.h>
-#include <pthread.h>
 #include <sys/eventfd.h>
 
 #include <cstring>
 #include <vector>
 
 #include "reaper.h"
+#include "pthread_compat.h"
 #include "syscalls.h"
 
 namespace pidfd {
