@@ -7,13 +7,6 @@ export type Runtime = 'node' | 'deno' | 'bun';
 
 export const runtime: Runtime = 'bun' in process.versions ? 'bun' : 'deno' in process.versions ? 'deno' : 'node';
 
-/** "Bun 1.4.5", "Deno 2.9.6", "Node.js v20.20.2": for messages. */
-export function runtimeName(): string {
-  if (runtime === 'bun') return `Bun ${process.versions.bun}`;
-  if (runtime === 'deno') return `Deno ${process.versions.deno}`;
-  return `Node.js ${process.version}`;
-}
-
 /**
  * How exits reach JS (src/loop.h): 'thread' (one epoll thread and a threadsafe function)
  * where the runtime has no real libuv loop (Bun stubs uv_poll; Deno's is a thread per
@@ -21,11 +14,6 @@ export function runtimeName(): string {
  * loop, the fastest there).
  */
 export const delivery: 'thread' | 'uv' = runtime !== 'node' || process.env.PIDFD_DELIVERY === 'thread' ? 'thread' : 'uv';
-
-/** What a runtime cannot do: code ERR_PIDFD_RUNTIME, naming the runtime and the reason. */
-export function runtimeError(what: string, reason: string): Error & { code: string } {
-  return Object.assign(new Error(`${what} does not work on ${runtimeName()}: ${reason}`), { code: 'ERR_PIDFD_RUNTIME' });
-}
 
 /**
  * Our end of a child's stdio socketpair as a stream: a net.Socket, as child_process gives.
