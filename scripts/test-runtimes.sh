@@ -4,14 +4,15 @@
 # runtime and the `pidfd` CLI through each runtime's own launcher, then prints a "Runtimes"
 # table (runtime × version × what works). Exit status 1 if anything failed.
 #
-#   scripts/test-runtimes.sh [node] [deno] [bun]     (default: all three)
+#   scripts/test-runtimes.sh [node] [node-thread] [deno] [bun]     (default: all four)
+# (node-thread: Node with PIDFD_DELIVERY=thread, the Deno/Bun delivery path.)
 #
 # Needs `npm ci` and `npm run build` first. Deno and Bun come pinned from npm into .vendor/
 # (scripts/install-runtimes.sh). Work happens in a temporary folder.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNTIMES=("$@")
-[ ${#RUNTIMES[@]} -gt 0 ] || RUNTIMES=(node deno bun)
+[ ${#RUNTIMES[@]} -gt 0 ] || RUNTIMES=(node node-thread deno bun)
 log() { printf '\n== [runtimes] %s\n' "$*"; }
 
 eval "$(bash "$ROOT/scripts/install-runtimes.sh")"  # DENO=..., BUN=...
@@ -47,8 +48,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 declare -A VERSION SUITE CLI
 status=0
 for rt in "${RUNTIMES[@]}"; do
+  delivery=
   case "$rt" in
     node) run=(node suite.mjs) ver="$(node --version)"; cli=(npx --no-install pidfd) ;;
+    node-thread) run=(node suite.mjs) ver="$(node --version)"; cli=(npx --no-install pidfd); delivery=thread ;;
     deno) run=("$DENO" run -A suite.mjs) ver="$("$DENO" --version | head -1 | cut -d' ' -f2)"; cli=("$DENO" run -A npm:pidfd) ;;
     bun) run=("$BUN" suite.mjs) ver="$("$BUN" --version)"; cli=("$BUN" x pidfd) ;;
     *) echo "unknown runtime $rt" >&2; exit 2 ;;
@@ -58,17 +61,17 @@ for rt in "${RUNTIMES[@]}"; do
   VERSION[$rt]="$ver"
   log "suite under $rt $ver"
   out="$WORK/$rt.log"
-  if (cd "$APP" && PATH="$PATH_RT" PIDFD_TEST_HELPERS="$HELPERS" timeout 900 "${run[@]}") 2>&1 | tee "$out"; then :; fi
+  if (cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" PIDFD_TEST_HELPERS="$HELPERS" timeout 900 "${run[@]}") 2>&1 | tee "$out"; then :; fi
   SUITE[$rt]="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 || true)"
   [ -n "${SUITE[$rt]}" ] || SUITE[$rt]="crashed (no summary line)"
   case "${SUITE[$rt]}" in *" 0 failed"*) ;; *) status=1 ;; esac
 
   log "CLI under $rt: ${cli[*]}"
   cli_ok=yes
-  v="$(cd "$APP" && PATH="$PATH_RT" timeout 120 "${cli[@]}" --version 2>&1)" || cli_ok="no (--version: $v)"
+  v="$(cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" --version 2>&1)" || cli_ok="no (--version: $v)"
   if [ "$cli_ok" = yes ]; then
     set +e
-    (cd "$APP" && PATH="$PATH_RT" timeout 120 "${cli[@]}" run -- sh -c 'exit 3') >"$WORK/cli.out" 2>&1
+    (cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" run -- sh -c 'exit 3') >"$WORK/cli.out" 2>&1
     code=$?
     set -e
     [ "$code" = 3 ] || cli_ok="no (run: exit $code: $(head -c 300 "$WORK/cli.out"))"
@@ -76,7 +79,7 @@ for rt in "${RUNTIMES[@]}"; do
   if [ "$cli_ok" = yes ]; then
     (cd "$APP" && sleep 0.5 & echo $! >"$WORK/sleeper"; wait) &
     sleep 0.1
-    (cd "$APP" && PATH="$PATH_RT" timeout 120 "${cli[@]}" wait --timeout 60s "$(cat "$WORK/sleeper")") >"$WORK/cli.out" 2>&1 ||
+    (cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" wait --timeout 60s "$(cat "$WORK/sleeper")") >"$WORK/cli.out" 2>&1 ||
       cli_ok="no (wait: $(head -c 300 "$WORK/cli.out"))"
     wait
   fi
