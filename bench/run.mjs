@@ -27,7 +27,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --rounds N          latency and spawn runs are split into N rounds, peers in turn
                       (default 5; quick 1)
   --only LIST         comma list of sections: latency,spawn,heap,scale,runtimes
-                      (default all; runtimes installs the pinned Deno and Bun into .vendor/)
+                      (default all; --quick: all but runtimes, which installs the pinned
+                      Deno and Bun into .vendor/)
   --out FILE          JSON output (default bench/results.json)
   --svg FILE          SVG output (default bench/results.svg)
   --strict            exit 1 when a goal is not met
@@ -67,7 +68,8 @@ function parseArgs(argv) {
     ? { runs: 10, spawns: 40, heapSpawns: 20, heapMiB: 64, heapLargeMiB: 0, scale: 200, idleMs: 100, readFileMs: 50, rounds: 1 }
     : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, heapLargeMiB: 4096, scale: 10000, idleMs: 5000, readFileMs: 500, rounds: 5 };
   for (const k of Object.keys(d)) o[k] ??= d[k];
-  o.only ??= ['latency', 'spawn', 'heap', 'scale', 'runtimes'];
+  // --quick leaves out the runtimes (installing Deno and Bun is not quick).
+  o.only ??= o.quick ? ['latency', 'spawn', 'heap', 'scale'] : ['latency', 'spawn', 'heap', 'scale', 'runtimes'];
   for (const s of o.only) if (!['latency', 'spawn', 'heap', 'scale', 'runtimes'].includes(s)) throw new Error(`unknown section ${s}`);
   o.out ??= path.join(benchDir, 'results.json');
   o.svg ??= path.join(benchDir, 'results.svg');
