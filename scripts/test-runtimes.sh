@@ -53,42 +53,45 @@ for rt in "${RUNTIMES[@]}"; do
     node) run=(node suite.mjs) ver="$(node --version)"; cli=(npx --no-install pidfd) ;;
     node-thread) run=(node suite.mjs) ver="$(node --version)"; cli=(npx --no-install pidfd); delivery=thread ;;
     deno) run=("$DENO" run -A suite.mjs) ver="$("$DENO" --version | head -1 | cut -d' ' -f2)"; cli=("$DENO" run -A npm:pidfd) ;;
-    bun) run=("$BUN" suite.mjs) ver="$("$BUN" --version)"; cli=("$BUN" x pidfd) ;;
+    bun) run=("$BUN" suite.mjs) ver="$("$BUN" --version)"; cli=("$BUN" x --bun pidfd) ;;  # --bun: else bunx runs the bin with node when there is one
     *) echo "unknown runtime $rt" >&2; exit 2 ;;
   esac
-  PATH_RT="$PATH"
-  [ "$rt" = bun ] && PATH_RT="$(dirname "$BUN"):$PATH"  # bunx runs bin scripts with bun
   VERSION[$rt]="$ver"
   log "suite under $rt $ver"
   out="$WORK/$rt.log"
-  if (cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" PIDFD_TEST_HELPERS="$HELPERS" timeout 900 "${run[@]}") 2>&1 | tee "$out"; then :; fi
+  if (cd "$APP" && PIDFD_DELIVERY="$delivery" PIDFD_TEST_HELPERS="$HELPERS" timeout 900 "${run[@]}") 2>&1 | tee "$out"; then :; fi
   SUITE[$rt]="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1 || true)"
   [ -n "${SUITE[$rt]}" ] || SUITE[$rt]="crashed (no summary line)"
   case "${SUITE[$rt]}" in *" 0 failed"*) ;; *) status=1 ;; esac
 
   log "CLI under $rt: ${cli[*]}"
   cli_ok=yes
-  v="$(cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" --version 2>&1)" || cli_ok="no (--version: $v)"
+  v="$(cd "$APP" && PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" --version 2>&1)" || cli_ok="no (--version: $v)"
   if [ "$cli_ok" = yes ]; then
     set +e
-    (cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" run -- sh -c 'exit 3') >"$WORK/cli.out" 2>&1
+    (cd "$APP" && PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" run -- sh -c 'exit 5') >"$WORK/cli.out" 2>&1
     code=$?
     set -e
-    [ "$code" = 3 ] || cli_ok="no (run: exit $code: $(head -c 300 "$WORK/cli.out"))"
+    [ "$code" = 5 ] || cli_ok="no (run: exit $code: $(head -c 300 "$WORK/cli.out"))"
   fi
   if [ "$cli_ok" = yes ]; then
-    (cd "$APP" && sleep 0.5 & echo $! >"$WORK/sleeper"; wait) &
-    sleep 0.1
-    (cd "$APP" && PATH="$PATH_RT" PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" wait --timeout 60s "$(cat "$WORK/sleeper")") >"$WORK/cli.out" 2>&1 ||
-      cli_ok="no (wait: $(head -c 300 "$WORK/cli.out"))"
-    wait
+    # A process that outlives the deadline: `wait` must time out with 3, not return early.
+    sleep 600 &
+    sleeper=$!
+    set +e
+    (cd "$APP" && PIDFD_DELIVERY="$delivery" timeout 120 "${cli[@]}" wait --timeout 1s "$sleeper") >"$WORK/cli.out" 2>&1
+    code=$?
+    set -e
+    kill "$sleeper"
+    wait "$sleeper" 2>/dev/null || true
+    [ "$code" = 3 ] || cli_ok="no (wait --timeout: exit $code: $(head -c 300 "$WORK/cli.out"))"
   fi
   CLI[$rt]="$cli_ok"
   [ "$cli_ok" = yes ] || status=1
 done
 
 log "Runtimes"
-printf '| runtime | version | runtime suite | CLI (`%s`) |\n|---|---|---|---|\n' "run, wait, --version"
+printf '| runtime | version | runtime suite | CLI (`%s`) |\n|---|---|---|---|\n' "--version, run, wait"
 for rt in "${RUNTIMES[@]}"; do
   printf '| %s | %s | %s | %s |\n' "$rt" "${VERSION[$rt]}" "${SUITE[$rt]}" "${CLI[$rt]}"
 done
