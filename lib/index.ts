@@ -2,6 +2,8 @@
 export { open, Pidfd, type SignalScope, type TerminateOptions } from './pidfd';
 export { spawn, Subprocess, type SpawnOptions, type StdioOption } from './subprocess';
 export { from } from './from-child';
+export { ProcessTree, tree, type TreeMethod, type TreeOptions, type TreeTerminateOptions } from './tree';
+import './subreaper-tree'; // registers the subreaper method with ./tree
 export { features, type Features } from './features';
 export type { ExitStatus } from './exit-status';
 export type { ProcessInfo } from './info';

@@ -8,6 +8,7 @@ import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
 import { releaseStdin, stdioStream } from './runtime';
+import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
@@ -26,7 +27,11 @@ export interface SpawnOptions {
   detached?: boolean;
   uid?: number;
   gid?: number;
+  /** Contain the child and everything it starts as one ProcessTree (README "Process trees"). */
+  tree?: boolean | TreeOptions;
 }
+
+const kSetTree = Symbol('pidfd.setTree');
 
 /** A child process started by spawn(): a Pidfd whose exit status is always known. */
 export class Subprocess extends Pidfd {
@@ -37,6 +42,7 @@ export class Subprocess extends Pidfd {
   readonly stdio: Array<net.Socket | null>;
   readonly spawnfile: string;
   readonly spawnargs: string[];
+  #tree: ProcessTree | null = null;
 
   /** @internal */
   constructor(token: symbol, pid: number, fd: number, watch: number, streams: Array<net.Socket | null>, file: string, argv: string[]) {
@@ -53,6 +59,29 @@ export class Subprocess extends Pidfd {
       const stdin = this.stdin;
       this.exited.then(() => releaseStdin(stdin), () => releaseStdin(stdin));
     }
+  }
+
+  /** The child's process tree with the `tree` option, else null. */
+  get tree(): ProcessTree | null {
+    return this.#tree;
+  }
+
+  /** @internal */
+  [kSetTree](tree: ProcessTree): void {
+    this.#tree = tree;
+  }
+
+  /** Also the tree's: a pending `tree.exited` keeps the event loop alive too. */
+  override ref(): this {
+    super.ref();
+    this.#tree?.ref();
+    return this;
+  }
+
+  override unref(): this {
+    super.unref();
+    this.#tree?.unref();
+    return this;
   }
 }
 
@@ -119,6 +148,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const uid = opts.uid === undefined ? -1 : validateInt(opts.uid, 'options.uid', 0, 0xfffffffe);
   const gid = opts.gid === undefined ? -1 : validateInt(opts.gid, 'options.gid', 0, 0xfffffffe);
   const slots = stdioSlots(opts.stdio);
+  const tree = treeOptions(opts.tree);
   // The main thread's process.env is the C environ: the child can have it without a copy.
   const envp = opts.env === undefined && isMainThread ? null : envPairs(env);
 
@@ -146,19 +176,38 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
 
   const out = new Int32Array(3);
   const watch = watchId();
-  const r = native.spawn(candidates(file, env), [argv0, ...argList], envp, cwd, theirs, detached, uid, gid, out, watch);
+  const paths = candidates(file, env);
+  const argv = [argv0, ...argList];
+  let cgroupFd = -1;
+  try {
+    if (tree !== null) cgroupFd = prepareTree(tree);
+  } catch (err) {
+    closeAll(ours);
+    closeAll(childEnds);
+    throw err;
+  }
+  // A subreaper tree's root gets a session of its own: its orphans can then be told from
+  // children this process forked (lib/subreaper-tree.ts).
+  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, 0);
+  if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
+    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, 0);
+  }
   closeAll(childEnds);
   if (r < 0) {
     closeAll(ours);
+    if (tree !== null) abandonTree(tree);
     const stage = out[2];
     const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
       path: stage === 6 ? (cwd as string) : file,
       spawnargs: argList,
     });
     if (stage === kStageExec || stage === 1) err.syscall = `spawn ${file}`;
+    if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
     throw err;
   }
 
   const streams = ours.map((fd, i) => (fd < 0 ? null : stdioStream(fd, i)));
-  return new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
+  const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
+  if (tree !== null) child[kSetTree](startTree(tree, child.pid));
+  return child;
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct Env {
   std::vector<ExitEvent> pending;
 
   std::unordered_map<int32_t, Watch*> watches;
+  std::unordered_map<int32_t, std::string> cgroup_dirs;  // cgroup.cc: a tree watch's directory
   ReapWaiter* reap_waiter = nullptr;  // exit_record.cc, created on first use
   std::unique_ptr<char[]> spawn_stack;  // spawn.cc: the vfork child's stack, reused
   size_t open_handles = 0;  // loop handles (sources, timers, the loop's own) not yet closed

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "args.h"
+#include "cgroup.h"
 #include "exit_record.h"
 #include "reaper.h"
 #include "syscalls.h"
@@ -22,6 +23,7 @@ static void Close(Watch* w) {
   if (w->closing) return;
   w->closing = true;
   ForgetReap(w);
+  if (w->mode == kModeCgroup) ForgetCgroup(w);
   w->env->watches.erase(w->id);
   w->env->loop->Close(&w->source, OnClosed);
 }
@@ -80,6 +82,12 @@ static void OnReadable(Source* source, int status, int /*events*/) {
   Watch* w = static_cast<Watch*>(source->data);
   if (w->fired) return;  // still in epoll until its delivery is done (StopDelivered)
   ExitEvent event{w->id, -1, status < 0 ? status : 0};
+  if (status == 0 && w->mode == kModeCgroup) {  // a cgroup.events change: is the tree empty?
+    int bits = CgroupEvents(w->fd);
+    if (bits >= 0 && (bits & kCgroupPopulated)) return;
+    event.error = bits < 0 ? bits : CgroupEmptied(w);
+    return Deliver(w, event);
+  }
   if (status == 0 && w->mode == kModeReap && !Reap(w, &event)) return;  // not a zombie yet
   if (status == 0 && w->mode != kModeReap && PeekChildStatus(w, &event)) return Deliver(w, event);
   if (status == 0 && w->mode == kModeRecord) {
@@ -110,7 +118,7 @@ int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record
   w->record_wait_ms = record_wait_ms;
   w->pid = pid;
   siginfo_t si;
-  w->own_child = mode != kModeReap && PeekChild(fd, &si) == 0;  // asked once, not per exit
+  w->own_child = mode != kModeReap && mode != kModeCgroup && PeekChild(fd, &si) == 0;  // asked once, not per exit
   w->source.data = w;
   int r = s->loop->Add(&w->source, fd);  // fails before there is anything to close
   if (r != 0) {
@@ -120,12 +128,14 @@ int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record
   s->Disown(fd);  // the watcher owns it now
   s->watches[id] = w;
   if (!ref) s->loop->SetRef(&w->source, false);
-  r = s->loop->Start(&w->source, kReadable, OnReadable);
+  // A regular file always polls readable: a cgroup.events change comes as POLLPRI.
+  r = s->loop->Start(&w->source, mode == kModeCgroup ? kPriority : kReadable, OnReadable);
   if (r != 0) {
     w->fd = -1;  // still the caller's: the close callback must not close it
     Close(w);
     return r;
   }
+  if (mode == kModeCgroup) OnReadable(&w->source, 0, 0);  // emptied before we looked?
   return 0;
 }
 
@@ -144,11 +154,12 @@ static Watch* Find(const Napi::CallbackInfo& info) {
 }
 
 // unwatch(id): the handle is closed. An unreaped child of ours stays watched, unref'd,
-// until it exits and is reaped, so closing a handle never leaves a zombie behind.
+// until it exits and is reaped, so closing a handle never leaves a zombie behind; a tree's
+// cgroup likewise, until it is empty and removed.
 Napi::Value StopWatch(const Napi::CallbackInfo& info) {
   Watch* w = Find(info);
   if (w != nullptr) {
-    if (w->mode == kModeReap && !w->fired) {
+    if ((w->mode == kModeReap || w->mode == kModeCgroup) && !w->fired) {
       w->orphaned = true;
       w->env->loop->SetRef(&w->source, false);
     } else {
@@ -180,9 +191,10 @@ void CloseAllWatches(Env* s) {
   std::vector<Watch*> all;
   for (auto& entry : s->watches) all.push_back(entry.second);
   for (Watch* w : all) {
-    if (w->mode == kModeReap && !w->fired) {
+    if ((w->mode == kModeReap || w->mode == kModeCgroup) && !w->fired) {
       s->loop->Stop(&w->source);  // out of epoll before the fd changes hands
-      AdoptOrphan(w->fd, w->pid);
+      if (w->mode == kModeReap) AdoptOrphan(w->fd, w->pid);
+      else AdoptCgroupWatch(w);
       w->fd = -1;
     }
     Close(w);

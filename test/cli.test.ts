@@ -9,10 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { parseDuration } from '../dist/cli/args.js';
 import { helper } from './helpers/build';
-import { procState, qemu, root, sleep, startStranger, until } from './support';
+import { lacks } from './environment';
+import { pidfdsHeldBy, procState, root, settledWithin, sleep, startStranger, until } from './support';
 
-// Under qemu-user a node takes seconds to start: the subjects must outlive that.
-const k = qemu ? 10 : 1;
 
 const bin = path.join(root, 'dist', 'cli.js');
 const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
@@ -33,12 +32,32 @@ function cli(args: string[], options: { prefix?: string[] } = {}): Promise<CliRe
   const command = [...(options.prefix ?? []), process.execPath, bin, ...args];
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(command[0], command.slice(1), { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(command[0], command.slice(1), { timeout: 120_000 }, (error, stdout, stderr) => {
       const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
       const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
       resolve({ code, signal: e?.signal ?? null, stdout, stderr, ms: performance.now() - started });
     });
   });
+}
+
+/**
+ * Starts `pidfd ARGS…` and resolves `watching` once it holds pidfds for all of `pids` (or has
+ * exited): a test ends its subjects only then, so none is gone before the command opens it,
+ * however slow the machine.
+ */
+function startCli(args: string[], pids: number[] = []) {
+  const started = performance.now();
+  const run = cpSpawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(run);
+  let stdout = '';
+  let stderr = '';
+  run.stdout!.on('data', (d) => (stdout += d));
+  run.stderr!.on('data', (d) => (stderr += d));
+  const done = once(run, 'exit').then(([code, signal]): CliResult => ({ code, signal, stdout, stderr, ms: performance.now() - started }));
+  let exited = false;
+  void done.then(() => (exited = true));
+  const watching = until(() => exited || pids.every((pid) => pidfdsHeldBy(run.pid!).includes(pid)), `pidfd ${args[0]} to open ${pids}`);
+  return { done, watching, stdout: () => stdout };
 }
 
 const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
@@ -47,21 +66,23 @@ const lastLine = (text: string) => text.trim().split('\n').at(-1)!;
 // Processes a test starts; each is SIGKILLed afterwards if still there.
 const strangers: number[] = [];
 const children: ChildProcess[] = [];
-function stranger(command = 'sleep 30'): number {
+function stranger(command = 'sleep 1000'): number {
   const pid = startStranger(command);
   strangers.push(pid);
   return pid;
 }
 /** A child of ours that has printed `ready` (and what it printed so far). */
-async function started(file: string, args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = cpSpawn(file, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+async function started(file: string, args: string[], extraPipes = 0): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = cpSpawn(file, args, { stdio: ['ignore', 'pipe', 'inherit', ...Array(extraPipes).fill('pipe')] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   await until(() => output.includes('ready'), 'ready');
   return { child, output: () => output };
 }
-const bashChild = (script: string) => started('bash', ['-c', script]);
+/** bash running script; its fds 3, 4… are pipes from us (`read x <&3` waits for release(3)). */
+const bashChild = (script: string, extraPipes = 0) => started('bash', ['-c', script], extraPipes);
+const release = (child: ChildProcess, fd: number) => (child.stdio[fd] as NodeJS.WritableStream).end('go\n');
 /** A zombie that is not our child: the zombie helper's child, never reaped while it lives. */
 async function zombie(): Promise<number> {
   const { output } = await started(helper('zombie'), ['1']);
@@ -149,12 +170,13 @@ describe('pidfd wait', () => {
   it('waits until every process has exited, and exits 0', async () => {
     const a = stranger();
     const b = stranger();
-    setTimeout(() => process.kill(a, 'SIGKILL'), 200 * k);
-    setTimeout(() => process.kill(b, 'SIGKILL'), 400 * k);
-    const result = await cli(['wait', String(a), String(b)]);
-    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
-    expect(result.ms).toBeGreaterThanOrEqual(400);
-    expect(procState(b)).not.toBe('S');
+    const run = startCli(['wait', String(a), String(b)], [a, b]);
+    await run.watching;
+    process.kill(a, 'SIGKILL');
+    await until(() => procState(a) === null, 'the first to be gone');
+    expect(await settledWithin(run.done, 200)).toBe('pending'); // the second still runs
+    process.kill(b, 'SIGKILL');
+    expect(await run.done).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 
   it('returns at once for a zombie (it has exited)', async () => {
@@ -166,8 +188,10 @@ describe('pidfd wait', () => {
   it('--count N returns once N of the processes have exited', async () => {
     const a = stranger();
     const b = stranger();
-    setTimeout(() => process.kill(a, 'SIGKILL'), 200 * k);
-    const result = await cli(['wait', '--count', '1', '--json', String(a), String(b)]);
+    const run = startCli(['wait', '--count', '1', '--json', String(a), String(b)], [a, b]);
+    await run.watching;
+    process.kill(a, 'SIGKILL');
+    const result = await run.done;
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(jsonLines(result.stdout).map((exit) => exit.pid)).toEqual([a]);
     expect(procState(b)).toBe('S');
@@ -188,12 +212,14 @@ describe('pidfd wait', () => {
 
   it('--exited counts a process that is already gone as exited', async () => {
     const live = stranger();
-    setTimeout(() => process.kill(live, 'SIGKILL'), 200 * k);
-    const result = await cli(['wait', '--exited', '--json', String(NO_PID), String(live)]);
+    const run = startCli(['wait', '--exited', '--json', String(NO_PID), String(live)], [live]);
+    await run.watching;
+    process.kill(live, 'SIGKILL');
+    const result = await run.done;
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const [gone, exited] = jsonLines(result.stdout);
     expect(gone).toEqual({ pid: NO_PID, inode: null, code: null, signal: null, coreDumped: false, alreadyExited: true, elapsedMs: expect.any(Number) });
-    expect(exited).toMatchObject({ pid: live, inode: expect.any(Number), alreadyExited: false });
+    expect(exited).toMatchObject({ pid: live, inode: pidfd.features.inode ? expect.any(Number) : null, alreadyExited: false });
     expect(exited.elapsedMs).toBeGreaterThan(gone.elapsedMs);
   });
 
@@ -208,21 +234,29 @@ describe('pidfd wait', () => {
     expect(result).toMatchObject({ code: 3, stdout: '' });
     expect(result.stderr).toBe(`pidfd wait: timed out after 0.3s; still running: ${a}, ${b}\n`);
     expect(result.ms).toBeGreaterThanOrEqual(300);
-    expect(result.ms).toBeLessThan(5000);
-    expect(procState(a)).toBe('S');
+    expect(procState(a)).toBe('S'); // it did not wait for them
   });
 
   it('--timeout 0 never times out', async () => {
     const pid = stranger();
-    setTimeout(() => process.kill(pid, 'SIGKILL'), 300 * k);
-    expect(await cli(['wait', '--timeout', '0', String(pid)])).toMatchObject({ code: 0, stderr: '' });
+    const run = startCli(['wait', '--timeout', '0', String(pid)], [pid]);
+    await run.watching;
+    expect(await settledWithin(run.done, 300)).toBe('pending');
+    process.kill(pid, 'SIGKILL');
+    expect(await run.done).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('--verbose prints each exit as it happens, with the code where the kernel tells', async () => {
     // bash reaps its subshells, so the exit record (Linux 6.15) has the code.
-    const { output } = await bashChild(`(sleep ${k}; exit 7) & echo $!; (sleep ${1.5 * k}; kill -USR1 $BASHPID) & echo $!; echo ready; wait`);
+    // Each subshell waits for its line (fds 3 and 4): a exits first, then b.
+    const { child, output } = await bashChild('(read x <&3; exit 7) & echo $!; (read x <&4; kill -USR1 $BASHPID) & echo $!; echo ready; wait', 2);
     const [a, b] = output().split('\n').map(Number);
-    const result = await cli(['wait', '--verbose', String(a), String(b)]);
+    const run = startCli(['wait', '--verbose', String(a), String(b)], [a, b]);
+    await run.watching;
+    release(child, 3);
+    await until(() => run.stdout().includes('\n'), 'the first exit to be printed');
+    release(child, 4);
+    const result = await run.done;
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
@@ -237,10 +271,13 @@ describe('pidfd wait', () => {
   });
 
   it('--json prints one object per exit', async () => {
-    const { output } = await bashChild(`(sleep ${k}; exit 7) & echo $!; echo ready; wait`);
+    const { child, output } = await bashChild('(read x <&3; exit 7) & echo $!; echo ready; wait', 1);
     const pid = Number(output().split('\n')[0]);
-    const inode = inodeOf(pid);
-    const result = await cli(['wait', '--json', '--verbose', String(pid)]);
+    const inode = inodeOf(pid); // null without pidfs (Linux < 6.9)
+    const run = startCli(['wait', '--json', '--verbose', String(pid)], [pid]);
+    await run.watching;
+    release(child, 3);
+    const result = await run.done;
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const [exit] = jsonLines(result.stdout);
     expect(exit).toEqual({
@@ -254,14 +291,16 @@ describe('pidfd wait', () => {
     });
   });
 
-  it('waits for PID:INODE when the inode matches, and refuses it when not', async () => {
+  it.skipIf(lacks('inode'))('waits for PID:INODE when the inode matches, and refuses it when not', async () => {
     const pid = stranger();
     const inode = inodeOf(pid);
     const wrong = await cli(['wait', `${pid}:${inode + 1}`]);
     expect(wrong).toMatchObject({ code: 1, stdout: '' });
     expect(wrong.stderr).toBe(`pidfd wait: ${pid}:${inode + 1}: no such process (pid ${pid} now belongs to another process, inode ${inode})\n`);
-    setTimeout(() => process.kill(pid, 'SIGKILL'), 200 * k);
-    expect(await cli(['wait', `${pid}:${inode}`])).toMatchObject({ code: 0, stderr: '' });
+    const run = startCli(['wait', `${pid}:${inode}`], [pid]);
+    await run.watching;
+    process.kill(pid, 'SIGKILL');
+    expect(await run.done).toMatchObject({ code: 0, stderr: '' });
   });
 
   it.each([
@@ -293,7 +332,7 @@ describe('pidfd wait', () => {
 });
 
 describe('PID:INODE after a forced pid reuse (pid namespace)', () => {
-  it('refuses the process that reused the pid: kill sends nothing, wait fails, --exited counts it as exited', async () => {
+  it.skipIf(lacks('inode'))('refuses the process that reused the pid: kill sends nothing, wait fails, --exited counts it as exited', async () => {
     const script = `
       P="${process.execPath} ${bin}"
       sleep 1000 & pid=$!
@@ -315,7 +354,7 @@ describe('PID:INODE after a forced pid reuse (pid namespace)', () => {
       kill -9 $new
     `;
     const result = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      execFile('unshare', ['--pid', '--fork', '--mount-proc', 'bash', '-c', script], { timeout: 30_000 }, (error, stdout, stderr) =>
+      execFile('unshare', ['--pid', '--fork', '--mount-proc', 'bash', '-c', script], { timeout: 120_000 }, (error, stdout, stderr) =>
         error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr }),
       );
     });
@@ -357,7 +396,7 @@ describe('pidfd kill', () => {
     await until(() => procState(a) === null && procState(b) === null, 'both killed');
   });
 
-  it('refuses a PID:INODE whose inode does not match, and sends nothing', async () => {
+  it.skipIf(lacks('inode'))('refuses a PID:INODE whose inode does not match, and sends nothing', async () => {
     const pid = stranger();
     const inode = inodeOf(pid);
     const result = await cli(['kill', '--signal', 'KILL', `${pid}:${inode + 1}`]);
@@ -474,8 +513,7 @@ describe('pidfd run', () => {
     expect(result).toMatchObject({ code: 124, stdout: '' });
     const end = JSON.parse(result.stderr);
     expect(end).toMatchObject({ code: null, signal: 'SIGTERM', timedOut: true, exitCode: 124 });
-    expect(end.elapsedMs).toBeGreaterThanOrEqual(300);
-    expect(end.elapsedMs).toBeLessThan(3000);
+    expect(end.elapsedMs).toBeGreaterThanOrEqual(300); // sleep 10 would have ended with code 0
   });
 
   it('--signal chooses the signal sent at the deadline', async () => {
@@ -491,7 +529,6 @@ describe('pidfd run', () => {
     const end = JSON.parse(result.stderr);
     expect(end).toMatchObject({ signal: 'SIGKILL', timedOut: true, exitCode: 124 });
     expect(end.elapsedMs).toBeGreaterThanOrEqual(1300);
-    expect(end.elapsedMs).toBeLessThan(5000);
   });
 
   it('--kill-after 0 never escalates: the command ends on its own terms, still 124', async () => {
@@ -547,7 +584,53 @@ describe('pidfd run', () => {
   });
 });
 
-describe('the CI recipe of the README', () => {
+describe('process trees: run --tree, kill --tree', () => {
+  it('run --tree returns only once the tree is empty, with the root\'s status', async () => {
+    const file = path.join(os.tmpdir(), `pidfd-cli-tree-${process.pid}`);
+    fs.rmSync(file, { force: true });
+    try {
+      const result = await cli(['run', '--tree', '--', 'sh', '-c', `(sleep 0.5; touch ${file}) >/dev/null 2>&1 & exit 3`]);
+      expect(result.code).toBe(3);
+      expect(fs.existsSync(file)).toBe(true);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('run --tree --timeout ends the whole tree, a setsid daemon included, and exits 124', async () => {
+    const result = await cli(['run', '--tree', '--timeout', '300ms', '--', 'sh', '-c', 'setsid sleep 1000 & echo $!; sleep 1000']);
+    expect(result.code).toBe(124);
+    const daemon = Number(result.stdout.trim());
+    await until(() => procState(daemon) === null, 'the daemon gone', 30_000);
+  });
+
+  it('run --tree forwards SIGTERM to the whole tree', async () => {
+    const run = cpSpawn(process.execPath, [bin, 'run', '--tree', '--', 'sh', '-c', 'setsid sleep 1000 & echo $!; wait'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(run);
+    let output = '';
+    run.stdout!.on('data', (chunk) => (output += chunk));
+    const exit = once(run, 'exit');
+    await until(() => output.includes('\n'), 'the daemon pid');
+    const daemon = Number(output.trim());
+    run.kill('SIGTERM');
+    expect((await exit)[0]).toBe(143);
+    await until(() => procState(daemon) === null, 'the daemon gone', 30_000);
+  });
+
+  it('kill --tree PID:INODE signals the process and its setsid descendants', async () => {
+    const { child, output } = await bashChild('setsid sleep 1000 & echo $!; echo ready; wait');
+    const daemon = Number(output().split('\n')[0]);
+    const exit = once(child, 'exit');
+    const result = await cli(['kill', '--tree', '--signal', 'KILL', `${child.pid}:${inodeOf(child.pid!)}`]);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await exit).toEqual([null, 'SIGKILL']);
+    await until(() => procState(daemon) === null, 'the daemon gone', 30_000);
+  });
+});
+
+describe('the CI recipe of docs/cli.md', () => {
   it('starts a server under pidfd run, and later stops it and requires its clean exit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pidfd-ci-'));
     try {
@@ -559,7 +642,7 @@ describe('the CI recipe of the README', () => {
       const pidfdBin = `${process.execPath} ${bin}`;
       const sh = (script: string) =>
         new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-          execFile('bash', ['-c', script], { cwd: dir, timeout: 30_000 }, (error, stdout, stderr) =>
+          execFile('bash', ['-c', script], { cwd: dir, timeout: 120_000 }, (error, stdout, stderr) =>
             resolve({ code: error ? Number((error as any).code) : 0, stdout, stderr }),
           );
         });

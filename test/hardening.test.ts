@@ -26,7 +26,7 @@ function runScript(file: string, args: string[], timeout: number): Promise<{ cod
 
 function runBare(code: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 120_000 }, (error, stdout, stderr) => {
       const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
     });
@@ -54,21 +54,26 @@ describe('lifecycle fuzzer (test/fuzz/lifecycle.mjs)', () => {
     return JSON.parse(lines[lines.length - 1]);
   };
 
-  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, without workers', { timeout: 120_000 }, async () => {
-    const r = await runScript(fuzz, ['--seed', '7001', '--budget', '10', '--workers=false'], 90_000);
+  // A fixed number of operations, not a time budget: a slow machine does the same work, slower
+  // (the budget only bounds a hang).
+  const ops = ['--ops', '800', '--budget', '200'];
+
+  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, without workers', { timeout: 330_000 }, async () => {
+    const r = await runScript(fuzz, ['--seed', '7001', ...ops, '--workers=false'], 320_000);
     const v = verdict(r);
     expect(v.problems).toEqual([]);
     expect(v.ok).toBe(true);
-    expect(v.ops).toBeGreaterThan(500);
+    expect(v.ops).toBe(800);
     expect(v.exitMs).toBeLessThan(5000); // exited on its own: no uv handle left
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, with workers terminated mid-operation', { timeout: 120_000 }, async () => {
-    const r = await runScript(fuzz, ['--seed', '7002', '--budget', '10'], 90_000);
+  it.skipIf(skipUnderQemu('the timing and signal mix assume a real kernel: qemu-user reserves some signals and runs ~10x slower'))('keeps every invariant for a fixed seed, with workers terminated mid-operation', { timeout: 330_000 }, async () => {
+    const r = await runScript(fuzz, ['--seed', '7002', ...ops], 320_000);
     const v = verdict(r);
     expect(v.problems).toEqual([]);
     expect(v.ok).toBe(true);
+    expect(v.ops).toBe(800);
     expect(r.code).toBe(0);
   });
 });
@@ -117,7 +122,7 @@ describe('bad input', () => {
     await loopTurn();
     expect(child.running).toBe(true); // none of them was sent
     expect(procState(child.pid)).toMatch(/^[RS]$/);
-    expect(child.kill('SIGKILL', { scope: 'process' })).toBe(true);
+    expect(pidfd.features.signalScope ? child.kill('SIGKILL', { scope: 'process' }) : child.kill('SIGKILL')).toBe(true);
     expect((await child.exited).signal).toBe('SIGKILL');
     child.close();
   });
@@ -152,7 +157,7 @@ describe('bad input', () => {
     for (const bad of ['0', null, undefined, {}]) {
       expect(() => child.getfd(bad as any)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     }
-    expect(() => child.getfd(1_000_000)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'pidfd_getfd' }));
+    expect(() => child.getfd(1_000_000)).toThrow(expect.objectContaining({ code: pidfd.features.getfd ? 'EBADF' : 'ENOSYS', syscall: 'pidfd_getfd' }));
     expect(() => child.onExit({ signal: new EventTarget() as any })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     await loopTurn();
     expect(child.running).toBe(true);
@@ -184,7 +189,7 @@ describe('bad input', () => {
     void fd;
     await until(() => procState(child.pid) !== null, 'sanity');
     process.kill(child.pid, 'SIGKILL'); // our unreaped child: its pid is still its own
-    await until(() => procState(child.pid) === null, 'the orphaned child to be reaped', 5000);
+    await until(() => procState(child.pid) === null, 'the orphaned child to be reaped');
   });
 
   it('from(): anything but a live ChildProcess', async () => {
@@ -354,15 +359,18 @@ describe('faults', () => {
     // can fire: see test/helpers/signal-storm.c).
     const fs = await import('node:fs');
     const state = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1][0]; } catch { return 'gone'; } };
-    setTimeout(() => {
+    // Judged by progress, not by a deadline: a loaded machine is slow, a hang makes none.
+    let seen = -1;
+    setInterval(() => {
+      if (done !== seen) return void (seen = done);
       console.log('STUCK ' + JSON.stringify({ done, pending: native.pendingWatches(), lanes: [...current].map(([i, pid]) => [i, pid, state(pid)]) }));
       process.exit(9);
-    }, 40_000).unref();
+    }, 30_000).unref();
     const lane = async (i) => {
       for (let j = 0; j < 40; j++) {
         const code = (i * 40 + j) % 256;
-        // It sleeps 50 ms: it surely runs while the probes below are made, in the same turn.
-        const c = pidfd.spawn(${S}, [String(50 + j % 3), String(code)], { stdio: j % 4 ? 'ignore' : ['ignore', 'pipe', 'ignore'] });
+        // It waits for a line from us: it surely runs while the probes below are made.
+        const c = pidfd.spawn(${S}, ['line', String(code)], { stdio: ['pipe', j % 4 ? 'ignore' : 'pipe', 'ignore'] });
         c.stdout?.resume();
         current.set(i, c.pid);
         const other = pidfd.open(c.pid);
@@ -373,6 +381,7 @@ describe('faults', () => {
             if (h.kill(0) !== true || h.running !== true) { wrong.push(['probe', c.pid, 'said exited']); break; }
           } catch (e) { wrong.push(['probe', c.pid, e.code]); break; }
         }
+        c.stdin.end('\\n');
         const [s, o] = await Promise.all([c.exited, other.exited]);
         if (s.code !== code) wrong.push([c.pid, code, s]);
         if (o.code !== null && o.code !== code) wrong.push(['open', c.pid, code, o]);
@@ -385,15 +394,15 @@ describe('faults', () => {
     console.log(JSON.stringify({ done, wrong, stormed: signals > 100, method: native.spawnMethod() }));
   `;
 
-  it.skipIf(skipUnderQemu('a signal storm starves the emulated process under qemu-user'))('EINTR: a SIGUSR2 storm while spawning and watching changes no status (clone3)', { timeout: 90_000 }, async () => {
-    const r = await runNode(stormScript, { timeout: 60_000 });
+  it.skipIf(skipUnderQemu('a signal storm starves the emulated process under qemu-user'))('EINTR: a SIGUSR2 storm while spawning and watching changes no status (clone3)', { timeout: 300_000 }, async () => {
+    const r = await runNode(stormScript, { timeout: 280_000 });
     if (r.stdout.includes('STUCK')) console.error(r.stdout.split('\n').find((l) => l.startsWith('STUCK')));
     expect(r.stdout).not.toContain('STUCK');
     expect(lastJson(r)).toEqual({ done: 400, wrong: [], stormed: true, method: 0 });
   });
 
-  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('EINTR: the same storm on the fork + pidfd_open path (pipe read, waitid)', { timeout: 90_000 }, async () => {
-    const r = await runNode(stormScript, { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL'], timeout: 60_000 });
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('EINTR: the same storm on the fork + pidfd_open path (pipe read, waitid)', { timeout: 300_000 }, async () => {
+    const r = await runNode(stormScript, { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL'], timeout: 280_000 });
     if (r.stdout.includes('STUCK')) console.error(r.stdout.split('\n').find((l) => l.startsWith('STUCK')));
     expect(r.stdout).not.toContain('STUCK');
     expect(lastJson(r)).toEqual({ done: 400, wrong: [], stormed: true, method: 2 });
@@ -408,7 +417,6 @@ describe('faults', () => {
     const killed = pidfd.spawn(${S}, ['30000', '0'], { stdio: 'ignore' });
     const second = pidfd.open(killed.pid);
     killed.kill('SIGTERM');
-    const t = Date.now();
     const statuses = await Promise.all(kids.map(([, c]) => c.exited));
     const k = await killed.exited;
     const k2 = await second.exited;
@@ -420,7 +428,7 @@ describe('faults', () => {
     }
     killed.close(); second.close();
     const zombies = fs.readFileSync('/proc/self/task/' + process.pid + '/children', 'utf8').trim();
-    console.log(JSON.stringify({ ignored: Number(ignored), flags, killed: k.signal, second: k2.signal, ms: Date.now() - t < 5000, zombies }));
+    console.log(JSON.stringify({ ignored: Number(ignored), flags, killed: k.signal, second: k2.signal, zombies }));
   `;
 
   it.skipIf(skipUnderQemu('the SIGCHLD shim is an x86_64 preload library, and exit records need PIDFD_GET_INFO')).each([['SIG_IGN', '0'], ['SA_NOCLDWAIT', '1']])('SIGCHLD ignored by the host (%s): statuses from the exit record, no hang, no zombie', async (_, nocldwait) => {
@@ -429,8 +437,8 @@ describe('faults', () => {
       env: { ...process.env, LD_PRELOAD: process.env.LD_PRELOAD ? `${process.env.LD_PRELOAD}:${shim}` : shim /* ASan's runtime must stay first */, SIGCHLD_IGNORE_NOCLDWAIT: nocldwait },
     });
     const out = lastJson(r);
-    expect(out).toEqual({ ignored: nocldwait === '1' ? 0 : 1, flags: [], killed: out.killed, second: out.second, ms: true, zombies: '' });
-    // This kernel (6.18) records exit statuses: the real status is known after all.
+    expect(out).toEqual({ ignored: nocldwait === '1' ? 0 : 1, flags: [], killed: out.killed, second: out.second, zombies: '' });
+    // With exit records (Linux 6.15) the real status is known after all; else it is null.
     expect(out.killed === 'SIGTERM' || out.killed === null).toBe(true);
     expect(out.second === 'SIGTERM' || out.second === null).toBe(true);
   });
@@ -515,7 +523,8 @@ describe('faults', () => {
         await w.terminate();
       }
       const kids = () => fs.readFileSync('/proc/self/task/' + process.pid + '/children', 'utf8').trim();
-      for (let i = 0; i < 100 && kids() !== ''; i++) await new Promise((r) => setTimeout(r, 20));
+      // Reaped by the reaper thread on its own time: poll, with a bound only a hang reaches.
+      for (let i = 0; i < 1500 && kids() !== ''; i++) await new Promise((r) => setTimeout(r, 20));
       const pidfds = fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd).includes('pidfd'); } catch { return false; } }).length;
       console.log(JSON.stringify({ children: kids(), pidfds }));
     `);
@@ -536,8 +545,10 @@ describe('faults', () => {
       \`, { eval: true, execArgv: [] });
       const pid = await new Promise((r) => w.once('message', r));
       await w.terminate();
-      await new Promise((r) => setTimeout(r, 800)); // the child exits and must be reaped
+      // The child exits (300 ms after its start) and must be reaped: poll, with a bound only a
+      // hang reaches.
       const fs = await import('node:fs');
+      for (let i = 0; i < 1000 && fs.existsSync('/proc/' + pid); i++) await new Promise((r) => setTimeout(r, 20));
       console.log(JSON.stringify({ reaped: !fs.existsSync('/proc/' + pid) }));
       `,
     );
@@ -557,7 +568,7 @@ describe('soak (test/soak/soak.mjs, short)', () => {
           // Under scripts/test-asan.sh the allocator's quarantine grows RSS by design: judge fds and statuses only.
           ...(process.env.LD_PRELOAD?.includes('asan') ? ['--rss-slack-mib', '100000'] : []),
         ],
-        { timeout: 110_000, maxBuffer: 16 << 20 },
+        { timeout: 400_000, maxBuffer: 16 << 20 },
         (error, stdout, stderr) => resolve({ code: error ? ((error as any).code ?? null) : 0, stdout, stderr }),
       );
     });
@@ -565,7 +576,7 @@ describe('soak (test/soak/soak.mjs, short)', () => {
     expect(summary.problems).toEqual([]);
     expect(summary.ok).toBe(true);
     expect(r.code).toBe(0);
-  }, 120_000);
+  }, 420_000);
 });
 
 void spawnSync;

@@ -1,7 +1,7 @@
 // Environment lifecycle: worker threads, worker termination mid-watch, process exit with
 // pending watches. Each runs in a fresh node so a crash or a leak shows in its exit.
 import { describe, expect, it } from 'vitest';
-import { lastJson, runNode } from './support';
+import { lastJson, root, runNode } from './support';
 
 describe('worker threads', () => {
   it('watches, spawns and reaps inside a worker, on the worker loop', async () => {
@@ -9,7 +9,7 @@ describe('worker threads', () => {
       import { Worker } from 'node:worker_threads';
       const code = \`
         const { parentPort } = require('node:worker_threads');
-        const pidfd = require(${JSON.stringify(process.cwd() + '/dist/index.js')});
+        const pidfd = require(${JSON.stringify(root + '/dist/index.js')});
         (async () => {
           const child = pidfd.spawn('sh', ['-c', 'exit 5'], { stdio: 'ignore' });
           const status = await child.exited;
@@ -39,7 +39,7 @@ describe('worker threads', () => {
       const state = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1][0]; } catch { return null; } };
       const code = \`
         const { parentPort, workerData } = require('node:worker_threads');
-        const pidfd = require(${JSON.stringify(process.cwd() + '/dist/index.js')});
+        const pidfd = require(${JSON.stringify(root + '/dist/index.js')});
         const handles = [];
         for (let i = 0; i < 50; i++) {
           const h = pidfd.open(process.pid);
@@ -52,25 +52,30 @@ describe('worker threads', () => {
       \`;
       const before = pidfds();
       const pids = [];
-      // The first child outlives the others: each later orphan must be reaped on its own time.
+      // The first child lives until we kill it: each later orphan must be reaped as it exits,
+      // not when everything is over.
       for (let round = 0; round < 5; round++) {
-        const w = new Worker(code, { eval: true, execArgv: [], workerData: round === 0 ? 3 : 0.3 });
+        const w = new Worker(code, { eval: true, execArgv: [], workerData: round === 0 ? 1000 : 0.3 });
         pids.push(await new Promise((resolve) => w.once('message', resolve)));
         await w.terminate();
       }
       const running = pids.filter((pid) => state(pid) === 'S').length;
       // The children outlive their workers; once they exit, something must still reap them.
+      // Polled, with bounds only a hang reaches.
       const short = pids.slice(1);
-      for (let i = 0; i < 150 && short.some((pid) => state(pid) !== null); i++) await new Promise((r) => setTimeout(r, 10));
-      const shortStates = short.map(state); // within 1.5 s, while the first still runs
-      for (let i = 0; i < 500 && state(pids[0]) !== null; i++) await new Promise((r) => setTimeout(r, 10));
-      console.log(JSON.stringify({ before, after: pidfds(), running, shortStates, states: pids.map(state), main: pidfd.open(process.pid).running }));
+      for (let i = 0; i < 1000 && short.some((pid) => state(pid) !== null); i++) await new Promise((r) => setTimeout(r, 20));
+      const shortStates = short.map(state);
+      const firstState = state(pids[0]); // it still runs: the others were reaped on their own
+      process.kill(pids[0], 'SIGKILL'); // our child, alive and unreaped: the pid is still its own
+      for (let i = 0; i < 1000 && state(pids[0]) !== null; i++) await new Promise((r) => setTimeout(r, 20));
+      console.log(JSON.stringify({ before, after: pidfds(), running, shortStates, firstState, states: pids.map(state), main: pidfd.open(process.pid).running }));
     `);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const { before, after, running, shortStates, states, main } = lastJson(r);
+    const { before, after, running, shortStates, firstState, states, main } = lastJson(r);
     expect(running).toBeGreaterThan(0); // the workers really were terminated mid-watch
     expect(shortStates).toEqual([null, null, null, null]); // reaped as each exits, not zombies
+    expect(firstState).toBe('S');
     expect(states).toEqual([null, null, null, null, null]);
     expect(after).toBe(before);
     expect(main).toBe(true);

@@ -208,7 +208,7 @@ describe('reaping and leaks', () => {
     const pid = child.pid;
     child.close();
     expect(child.fd).toBe(-1);
-    await until(() => procState(pid) === null, 'the orphaned child to be reaped', 5000);
+    await until(() => procState(pid) === null, 'the orphaned child to be reaped');
     expect(zombieChildren()).toEqual([]);
   });
 

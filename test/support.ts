@@ -23,17 +23,8 @@ export const reusePidScript = `
   }
 `;
 
-/** Set by scripts/test-platforms.sh for the arm64 run under qemu-user. */
-export const qemu = process.env.PIDFD_QEMU === '1';
-
-/**
- * True (skip) under qemu-user, saying why once: it has no seccomp filters, no clone with
- * CLONE_PIDFD and no PIDFD_GET_INFO (so no exit records), and no process_mrelease.
- */
-export function skipUnderQemu(reason: string): boolean {
-  if (qemu) console.log(`[qemu-user] skipped: ${reason}`);
-  return qemu;
-}
+// Where the suite runs (kernel, features, qemu-user) and the one way to skip: environment.ts.
+export { qemu, skipUnderQemu } from './environment';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const entry = path.join(root, 'dist', 'index.mjs');
@@ -75,7 +66,7 @@ export function runNode(code: string, options: RunOptions = {}): Promise<RunResu
     execFile(
       command[0],
       command.slice(1),
-      { env: options.env ?? process.env, timeout: options.timeout ?? 50_000, maxBuffer: 64 << 20 },
+      { env: options.env ?? process.env, timeout: options.timeout ?? 170_000, maxBuffer: 64 << 20 },
       (error, stdout, stderr) => {
         const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
         resolve({
@@ -147,13 +138,37 @@ export function procStatus(pid: number, field: string): string | null {
   }
 }
 
+/** The pids that process `holder` has pidfds open for (from /proc/PID/fdinfo). */
+export function pidfdsHeldBy(holder: number): number[] {
+  const out: number[] = [];
+  let fds: string[] = [];
+  try {
+    fds = fs.readdirSync(`/proc/${holder}/fd`);
+  } catch {
+    return out; // gone
+  }
+  for (const fd of fds) {
+    try {
+      if (!fs.readlinkSync(`/proc/${holder}/fd/${fd}`).includes('pidfd')) continue;
+      const pid = /^Pid:\s*(-?\d+)/m.exec(fs.readFileSync(`/proc/${holder}/fdinfo/${fd}`, 'utf8'))?.[1];
+      if (pid !== undefined) out.push(Number(pid));
+    } catch {
+      // closed in between
+    }
+  }
+  return out;
+}
+
 /** Lets the event loop run close callbacks (uv_close completes on the next turn). */
 export const loopTurn = () => new Promise<void>((r) => setImmediate(() => setImmediate(r)));
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls fn until it returns a truthy value, or throws after timeout ms. */
-export async function until<T>(fn: () => T, what: string, timeout = 10_000): Promise<T> {
+/**
+ * Polls fn until it returns a truthy value, or throws after timeout ms. The default bound is
+ * far beyond any wait on a loaded machine: only a real hang reaches it.
+ */
+export async function until<T>(fn: () => T, what: string, timeout = 30_000): Promise<T> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const value = fn();

@@ -4,11 +4,12 @@ import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type HelperName = 'seccomp-run' | 'signal-storm' | 'threads' | 'zombie';
+export type HelperName = 'seccomp-run' | 'signal-storm' | 'sleepers' | 'threads' | 'zombie';
 
 const HELPERS: Record<HelperName, { pthread: boolean }> = {
   'seccomp-run': { pthread: false },
   'signal-storm': { pthread: false },
+  sleepers: { pthread: false },
   threads: { pthread: true },
   zombie: { pthread: false },
 };

@@ -2,7 +2,7 @@
  * zombie N [reap-on-line]
  *
  * Forks N children that exit at once with code 7, prints each child's pid on
- * its own line, then "ready". Without reap-on-line it then sleeps forever and
+ * its own line, then "ready" once all of them have exited (are zombies). Without reap-on-line it then sleeps forever and
  * never reaps them, so they stay zombies while this process lives. With
  * reap-on-line it waits for a line (or EOF) on stdin, reaps every child,
  * prints "reaped" and sleeps forever. Every line is flushed when written.
@@ -59,6 +59,13 @@ int main(int argc, char **argv)
 			_exit(7);
 		pids[i] = pid;
 		printf("%d\n", (int)pid);
+	}
+	/* "ready" means every child is a zombie by now, however slow the machine: wait for each
+	 * exit without reaping it (WNOWAIT). */
+	for (long i = 0; i < n; i++) {
+		siginfo_t info;
+		while (waitid(P_PID, (id_t)pids[i], &info, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+			;
 	}
 	printf("ready\n");
 
