@@ -206,6 +206,57 @@ test('zombies: a zombie opens and counts as exited', async () => {
   await parent.exited;
 });
 
+// process trees (docs/trees.md): both methods where this machine has them
+
+const treeMethods = ['cgroup', 'subreaper'];
+for (const method of treeMethods) {
+  test(`trees (${method}): a detached grandchild is a member; kill('SIGKILL') empties the tree`, async () => {
+    let child;
+    try {
+      child = pidfd.spawn('sh', ['-c', 'setsid sleep 1000 & echo "grandchild $!"; exec sleep 1000'], { tree: { method } });
+    } catch (e) {
+      // A machine without a writable cgroup2 (or CLONE_INTO_CGROUP) has no cgroup method.
+      if (method === 'cgroup' && ['EACCES', 'EROFS', 'ENOENT', 'ENOSYS', 'EPERM', 'EINVAL', 'ERR_PIDFD_TREE'].includes(e.code)) return;
+      throw e;
+    }
+    equal(child.tree.method, method);
+    const out = collect(child.stdout);
+    await until(() => out.text.includes('grandchild'), 'the grandchild');
+    const grandchild = Number(/grandchild (\d+)/.exec(out.text)[1]);
+    await until(() => child.tree.pids().includes(grandchild), `grandchild ${grandchild} in ${child.tree.pids()}`);
+    ok(child.tree.pids().includes(child.pid), 'the root is a member');
+    ok(child.tree.kill('SIGKILL') >= 1, 'signalled');
+    await within(child.tree.exited, 60_000, 'tree.exited');
+    equal(child.tree.done, true);
+    match(await child.exited, { signal: 'SIGKILL' });
+    await until(() => procState(grandchild) === null, 'the grandchild gone and reaped');
+  });
+
+  test(`trees (${method}): terminate() ends the whole tree`, async () => {
+    let child;
+    try {
+      child = pidfd.spawn('sh', ['-c', 'sleep 1000 & sleep 1000 & echo ready; wait'], { tree: { method } });
+    } catch (e) {
+      if (method === 'cgroup' && ['EACCES', 'EROFS', 'ENOENT', 'ENOSYS', 'EPERM', 'EINVAL', 'ERR_PIDFD_TREE'].includes(e.code)) return;
+      throw e;
+    }
+    const out = collect(child.stdout);
+    await until(() => out.text.includes('ready'), 'ready');
+    await until(() => child.tree.pids().length >= 3, 'three members');
+    const pids = child.tree.pids();
+    match(await within(child.tree.terminate({ timeout: 60_000 }), 60_000, 'tree.terminate'), {});
+    equal(child.tree.done, true);
+    match(await child.exited, { signal: 'SIGTERM' });
+    // Exited members are reaped by their parents (the root by us): none is left running.
+    for (const pid of pids) await until(() => procState(pid) === null, `member ${pid} gone`);
+  });
+}
+
+test('trees: bad input is refused', () => {
+  throws(() => pidfd.spawn('true', [], { tree: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  throws(() => pidfd.spawn('true', [], { tree: { method: 'nope' } }), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
 // many watches, threads, lifecycle
 
 test('many watches: 10,000 concurrent watches settle correctly with a constant thread count', async () => {
