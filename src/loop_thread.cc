@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "env.h"
@@ -51,9 +52,23 @@ int FromEpoll(uint32_t got, int wanted) {
 
 uint64_t TokenOf(const Source* source) { return reinterpret_cast<uintptr_t>(source->impl); }
 
+// The loops alive now. A runtime may still dispatch a queued call after we released the
+// threadsafe function (Bun does, after napi_tsfn_abort): such a call finds its loop gone.
+std::mutex live_mutex;
+std::unordered_set<const void*>& live = *new std::unordered_set<const void*>();
+
+bool Alive(const void* loop) {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  return live.count(loop) != 0;
+}
+
 class ThreadLoop final : public Loop {
  public:
-  explicit ThreadLoop(Env* env) : env_(env) { name = "thread"; }
+  explicit ThreadLoop(Env* env) : env_(env) {
+    name = "thread";
+    std::lock_guard<std::mutex> lock(live_mutex);
+    live.insert(this);
+  }
 
   // Creates the epoll set, the threadsafe function and the thread; false with a pending
   // JS exception.
@@ -81,7 +96,11 @@ class ThreadLoop final : public Loop {
     return true;
   }
 
-  ~ThreadLoop() override { Shutdown(); }
+  ~ThreadLoop() override {
+    Shutdown();
+    std::lock_guard<std::mutex> lock(live_mutex);
+    live.erase(this);
+  }
 
   int Add(Source* source, int fd) override {
     uint64_t token = next_token_++;
@@ -282,7 +301,7 @@ class ThreadLoop final : public Loop {
   }
 
   static void CallJs(napi_env env, napi_value /*js_callback*/, void* context, void* /*data*/) {
-    if (env == nullptr) return;  // the tsfn is being torn down
+    if (env == nullptr || !Alive(context)) return;  // the tsfn is being torn down
     static_cast<ThreadLoop*>(context)->Deliver();
   }
 
