@@ -599,7 +599,7 @@ function printReport(res) {
     out.push(`\n5. Runtimes: kill -> exit seen, pidfd vs the runtime's own notification, ${res.runtimes.results[0]?.runs ?? 0} runs each, interleaved, microseconds`);
     const rows = res.runtimes.results.map((r) => [
       r.label, r.version, r.delivery, us(r.pidfd.median_ns), us(r.own.median_ns), r.own_label, x(r.median_vs_own), x(r.p99_vs_own),
-      `${r.threads.before} -> ${r.threads.with_watches}`, `${(r.threads.storm_settled_ns / 1e6).toFixed(0)} ms`,
+      `${r.threads.before} -> ${r.threads.with_watches} (pidfd: ${r.threads.delivery_threads})`, `${(r.threads.storm_settled_ns / 1e6).toFixed(0)} ms`,
     ]);
     for (const [name, why] of Object.entries(res.runtimes.skipped)) rows.push([name, 'skipped', why, '', '', '', '', '', '', '']);
     out.push(table(rows, ['runtime', 'version', 'delivery', 'pidfd med', 'own med', 'own', 'med ratio', 'p99 ratio', `threads (${res.runtimes.results[0]?.threads.watches} watches)`, 'all settled']));

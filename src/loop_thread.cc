@@ -10,6 +10,7 @@
 // its event was in flight is simply not found.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -264,6 +265,7 @@ class ThreadLoop final : public Loop {
   }
 
   void Wait() {
+    prctl(PR_SET_NAME, "pidfd-exits");  // so that tests and ps can tell it apart
     struct epoll_event events[256];
     for (;;) {
       int timeout = -1;

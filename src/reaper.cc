@@ -4,6 +4,7 @@
 // cgroups of such an environment's process trees once they are empty.
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 
 #include <cstring>
 #include <string>
@@ -48,6 +49,7 @@ bool TryReap(const Orphan& orphan) {
 }
 
 void* Run(void*) {
+  prctl(PR_SET_NAME, "pidfd-reaper");
   std::vector<struct pollfd> fds;
   for (;;) {
     pthread_mutex_lock(&mutex);

@@ -5,7 +5,7 @@
 //   <runtime> bench/sections/runtimes.mjs '{"runs":100,"warmup":10,"watches":10000}'
 // Prints one `BENCH-RESULT {...}` line.
 import { spawn as cpSpawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { emitResult, hr, libEntry, parseWorkerArgs, settle } from '../lib/common.mjs';
 
@@ -70,6 +70,19 @@ function threadCount() {
   return Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
 }
 
+/** pidfd's own delivery threads (named by src/loop_thread.cc). */
+function deliveryThreads() {
+  let n = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === 'pidfd-exits') n++;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return n;
+}
+
 const impl = { pidfd: pidfdOnce, own: own[runtime] };
 const samples = { pidfd: [], own: [] };
 const order = Object.keys(impl);
@@ -93,6 +106,7 @@ for (let i = 0; handles.length + children.length < watches; i++) {
   handles.push(h);
 }
 const threadsWith = threadCount();
+const ours = deliveryThreads();
 const t0 = hr();
 for (const c of children) c.kill('SIGKILL');
 await Promise.all([...children, ...handles].map((h) => h.exited));
@@ -107,5 +121,5 @@ emitResult({
   runs,
   warmup,
   peers: { pidfd: { samples_ns: samples.pidfd }, own: { samples_ns: samples.own } },
-  threads: { watches, before: threadsBefore, with_watches: threadsWith, storm_settled_ns: settleAllNs },
+  threads: { watches, before: threadsBefore, with_watches: threadsWith, delivery_threads: ours, storm_settled_ns: settleAllNs },
 });

@@ -109,6 +109,19 @@ export function threadCount() {
   return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
 }
 
+/** Threads of this process named name (/proc/self/task/N/comm). */
+export function threadsNamed(name) {
+  let n = 0;
+  for (const task of fs.readdirSync('/proc/self/task')) {
+    try {
+      if (fs.readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === name) n++;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return n;
+}
+
 /** Runs every test in order; prints one line per test and `N passed, N failed`. */
 export async function run() {
   let passed = 0, failed = 0, skipped = 0;
