@@ -264,30 +264,35 @@ test('many watches: 10,000 concurrent watches settle correctly with a constant t
   for (let i = 0; i < 100; i++) children.push(pidfd.spawn('sh', ['-c', `read x; exit ${i % 50}`], { stdio: ['pipe', 'ignore', 'ignore'] }));
   // Our own threads carry a name: one delivery thread per environment on the thread path
   // (Deno, Bun, PIDFD_DELIVERY=thread), none on Node's uv path, however many watches.
-  const ours = process.versions.bun || process.versions.deno || process.env.PIDFD_DELIVERY === 'thread' ? 1 : 0;
-  equal(threadsNamed('pidfd-exits'), ours, 'delivery threads with 100 watches');
-  const before = threadCount();
   const handles = [];
-  for (let i = 0; i < 9_900; i++) {
-    const h = pidfd.open(children[i % 100].pid);
-    handles.push(h);
-    h.exited;  // arm the watch
+  try {
+    const ours = process.versions.bun || process.versions.deno || process.env.PIDFD_DELIVERY === 'thread' ? 1 : 0;
+    equal(threadsNamed('pidfd-exits'), ours, 'delivery threads with 100 watches');
+    const before = threadCount();
+    for (let i = 0; i < 9_900; i++) {
+      const h = pidfd.open(children[i % 100].pid);
+      handles.push(h);
+      h.exited;  // arm the watch
+    }
+    const during = threadCount();
+    equal(threadsNamed('pidfd-exits'), ours, 'delivery threads with 10,000 watches');
+    // The runtime may start a helper of its own meanwhile (a GC thread for the bigger heap):
+    // a little slack, nothing like a thread per watch.
+    ok(during <= before + 2, `threads grew from ${before} to ${during} with 10,000 watches`);
+    for (const child of children) child.stdin.end('\n');
+    const statuses = await within(Promise.all(children.map((c) => c.exited)), 60_000, 'children');
+    statuses.forEach((s, i) => equal(s.code, i % 50, `child ${i}`));
+    const observed = await within(Promise.all(handles.map((h) => h.exited)), 60_000, '9,900 watches');
+    observed.forEach((s, i) => {
+      equal(s.pid, children[i % 100].pid);
+      ok(s.code === (i % 100) % 50 || s.code === null, `watch ${i}: code ${s.code}`);
+    });
+    ok(threadCount() <= before + 2, 'threads after');
+  } finally {
+    // A failure must not leave them running (their watches would keep the runtime alive).
+    for (const child of children) if (child.running) child.kill('SIGKILL');
+    for (const h of handles) h.close();
   }
-  const during = threadCount();
-  equal(threadsNamed('pidfd-exits'), ours, 'delivery threads with 10,000 watches');
-  // The runtime may start a helper of its own meanwhile (a GC thread for the bigger heap):
-  // a little slack, nothing like a thread per watch.
-  ok(during <= before + 2, `threads grew from ${before} to ${during} with 10,000 watches`);
-  for (const child of children) child.stdin.end('\n');
-  const statuses = await within(Promise.all(children.map((c) => c.exited)), 60_000, 'children');
-  statuses.forEach((s, i) => equal(s.code, i % 50, `child ${i}`));
-  const observed = await within(Promise.all(handles.map((h) => h.exited)), 60_000, '9,900 watches');
-  observed.forEach((s, i) => {
-    equal(s.pid, children[i % 100].pid);
-    ok(s.code === (i % 100) % 50 || s.code === null, `watch ${i}: code ${s.code}`);
-  });
-  for (const h of handles) h.close();
-  ok(threadCount() <= before + 2, 'threads after');
 });
 
 test('a loop of spawn, kill, await (200 rounds)', async () => {
