@@ -30,7 +30,9 @@ const USAGE = `usage: node bench/run.mjs [options]
   --tree-runs N       tree kills per peer (default 10; quick 2)
   --tree-kill-runs N  of which the tree-kill package runs (default 3; quick 1)
   --tree-spawns N     tree and plain spawns each (default 200; quick 10)
-  --only LIST         comma list of sections: latency,spawn,heap,scale,tree (default all)
+  --only LIST         comma list of sections: latency,spawn,heap,scale,tree,runtimes
+                      (default all; --quick: all but runtimes, which installs the pinned
+                      Deno and Bun into .vendor/)
   --out FILE          JSON output (default bench/results.json)
   --svg FILE          SVG output (default bench/results.svg)
   --strict            exit 1 when a goal is not met
@@ -75,8 +77,10 @@ function parseArgs(argv) {
     : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, heapLargeMiB: 4096, scale: 10000, idleMs: 5000, readFileMs: 500, rounds: 5, treeSize: 1000, treeRuns: 10, treeKillRuns: 3, treeSpawns: 200 };
   for (const k of Object.keys(d)) o[k] ??= d[k];
   o.treeKillRuns = Math.min(o.treeKillRuns, o.treeRuns);
-  o.only ??= ['latency', 'spawn', 'heap', 'scale', 'tree'];
-  for (const s of o.only) if (!['latency', 'spawn', 'heap', 'scale', 'tree'].includes(s)) throw new Error(`unknown section ${s}`);
+  // --quick leaves out the runtimes (installing Deno and Bun is not quick).
+  const all = ['latency', 'spawn', 'heap', 'scale', 'tree', 'runtimes'];
+  o.only ??= o.quick ? all.filter((s) => s !== 'runtimes') : all;
+  for (const s of o.only) if (!all.includes(s)) throw new Error(`unknown section ${s}`);
   o.out ??= path.join(benchDir, 'results.json');
   o.svg ??= path.join(benchDir, 'results.svg');
   return o;
@@ -216,13 +220,17 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-/** Runs a section worker in a fresh node (under `prefix`, a command); returns its BENCH-RESULT object. */
-function worker(file, args, nodeFlags = [], prefix = []) {
+/**
+ * Runs a section worker in a fresh node (or another runtime: launcher is its command line
+ * before the script), under `prefix` (a command) if given; returns its BENCH-RESULT object.
+ */
+function worker(file, args, nodeFlags = [], prefix = [], launcher = [process.execPath], env = process.env) {
   return new Promise((resolve, reject) => {
-    const command = [...prefix, process.execPath, ...nodeFlags, path.join(benchDir, 'sections', file), JSON.stringify(args)];
+    const command = [...prefix, ...launcher, ...nodeFlags, path.join(benchDir, 'sections', file), JSON.stringify(args)];
     const child = cpSpawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: rootDir,
+      env,
       detached: true, // its own process group (and session)
     });
     workerGroups.add(child.pid);
@@ -451,6 +459,40 @@ async function treeSection() {
   };
 }
 
+// Section 6: the same package under Node (both delivery paths), Deno and Bun, each against
+// the runtime's own child-exit notification, interleaved within each runtime's worker.
+async function runtimesSection() {
+  const launchers = [
+    ['node', [process.execPath], {}],
+    ['node, PIDFD_DELIVERY=thread', [process.execPath], { PIDFD_DELIVERY: 'thread' }],
+  ];
+  const skipped = {};
+  try {
+    const out = execFileSync('bash', [path.join(rootDir, 'scripts', 'install-runtimes.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const bin = Object.fromEntries(out.trim().split('\n').map((l) => l.split('=')));
+    launchers.push(['deno', [bin.DENO, 'run', '-A'], {}], ['bun', [bin.BUN], {}]);
+  } catch (e) {
+    skipped.deno = skipped.bun = `scripts/install-runtimes.sh failed: ${String(e.stderr ?? e.message).trim().slice(-200)}`;
+  }
+  const runs = opts.quick ? 10 : 100;
+  const results = [];
+  for (const [label, launcher, env] of launchers) {
+    log(`runtimes: ${label}, ${runs} runs per peer, ${opts.scale} watches`);
+    const r = await worker('runtimes.mjs', { runs, warmup: opts.quick ? 2 : 10, watches: opts.scale }, [], [], launcher, { ...process.env, ...env });
+    const pidfd = summary(r.peers.pidfd.samples_ns);
+    const own = summary(r.peers.own.samples_ns);
+    results.push({
+      label, runtime: r.runtime, version: r.version, delivery: r.delivery, own_label: r.own, runs,
+      pidfd: { ...pidfd, samples_ns: r.peers.pidfd.samples_ns },
+      own: { ...own, samples_ns: r.peers.own.samples_ns },
+      median_vs_own: pidfd.median_ns / own.median_ns,
+      p99_vs_own: pidfd.p99_ns / own.p99_ns,
+      threads: r.threads,
+    });
+  }
+  return { what: "kill(SIGKILL) -> exit seen: pidfd.spawn().exited vs the runtime's own notification for its own child", results, skipped };
+}
+
 /** Share of all CPUs busy (not idle/iowait) over ms, from /proc/stat: other work on the machine. */
 async function cpuBusyPercent(ms) {
   const read = () => {
@@ -504,6 +546,11 @@ function goals(res) {
       const ceiling = c ? ` (C limit: ${(c.spawns_per_s / hCp.spawns_per_s).toFixed(1)}x)` : '';
       add('heap', `heap${tag}.k${k}.vs_cp`, `spawns/s at ${heap.heap_mib} MiB heap, ${k} in flight: >= 20x child_process${ceiling}`, hOurs.spawns_per_s / hCp.spawns_per_s, 20, hOurs.spawns_per_s >= 20 * hCp.spawns_per_s, 'x');
     }
+  }
+  for (const r of res.runtimes?.results ?? []) {
+    add('runtimes', `runtimes.${r.label}.median_vs_own`, `${r.label}: pidfd median <= 1.5x ${r.own_label}`, r.median_vs_own, 1.5, r.median_vs_own <= 1.5, 'x');
+    const grown = r.threads.with_watches - r.threads.before;
+    add('runtimes', `runtimes.${r.label}.threads`, `${r.label}: threads added by ${r.threads.watches} watches = 0`, grown, 0, grown <= 0, 'threads');
   }
   const sc = res.scale;
   if (sc) {
@@ -638,6 +685,15 @@ function printReport(res) {
       ),
     );
   }
+  if (res.runtimes) {
+    out.push(`\n6. Runtimes: kill -> exit seen, pidfd vs the runtime's own notification, ${res.runtimes.results[0]?.runs ?? 0} runs each, interleaved, microseconds`);
+    const rows = res.runtimes.results.map((r) => [
+      r.label, r.version, r.delivery, us(r.pidfd.median_ns), us(r.own.median_ns), r.own_label, x(r.median_vs_own), x(r.p99_vs_own),
+      `${r.threads.before} -> ${r.threads.with_watches} (pidfd: ${r.threads.delivery_threads})`, `${(r.threads.storm_settled_ns / 1e6).toFixed(0)} ms`,
+    ]);
+    for (const [name, why] of Object.entries(res.runtimes.skipped)) rows.push([name, 'skipped', why, '', '', '', '', '', '', '']);
+    out.push(table(rows, ['runtime', 'version', 'delivery', 'pidfd med', 'own med', 'own', 'med ratio', 'p99 ratio', `threads (${res.runtimes.results[0]?.threads.watches} watches)`, 'all settled']));
+  }
   out.push('\nGoals');
   out.push(table(res.goals.map((g) => [g.goal, `${g.unit === 'B' ? g.value.toFixed(0) : g.value.toFixed(3)}${g.unit === 'x' ? 'x' : ` ${g.unit}`}`, g.met ? 'yes' : 'NO']), ['goal', 'measured', 'met']));
   console.log(out.join('\n'));
@@ -660,7 +716,7 @@ async function main() {
     machine: machineInfo(),
     library: snapshot.info,
   };
-  const sections = { latency: latencySection, spawn: spawnSection, heap: heapSection, scale: scaleSection, tree: treeSection };
+  const sections = { latency: latencySection, spawn: spawnSection, heap: heapSection, scale: scaleSection, tree: treeSection, runtimes: runtimesSection };
   results.section_seconds = {};
   results.machine.loadavg_before_section = {};
   results.machine.cpu_busy_percent_before_section = {};

@@ -64,8 +64,12 @@ export interface Native {
    * Sets the exit callback; returns the Int32Array it reads. Each call means: the first
    * `count` [id, waitStatus (-1 unknown), -errno or 0] triples of that array are new events
    * (one or more calls per loop turn; the array is overwritten after the callback returns).
+   * The first call chooses how exits reach JS: thread (an epoll thread and a threadsafe
+   * function) or libuv (src/loop.h).
    */
-  setExitCallback(callback: (count: number) => void): Int32Array;
+  setExitCallback(callback: (count: number) => void, thread: boolean): Int32Array;
+  /** The delivery path chosen by the first setExitCallback: 'uv', 'thread', or '' before. */
+  delivery(): string;
 
   // Process trees (src/cgroup.cc, src/subreaper.cc). spawn()'s cgroupFd is a directory fd
   // from openCgroupFile: the child starts in that cgroup (clone3 CLONE_INTO_CGROUP, Linux

@@ -7,6 +7,7 @@ import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
+import { releaseStdin, stdioStream } from './runtime';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
 import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
@@ -59,7 +60,7 @@ export class Subprocess extends Pidfd {
     // (an unused stdin would otherwise keep the event loop alive forever).
     if (this.stdin !== null) {
       const stdin = this.stdin;
-      this.exited.then(() => stdin.destroy(), () => stdin.destroy());
+      this.exited.then(() => releaseStdin(stdin), () => releaseStdin(stdin));
     }
   }
 
@@ -209,10 +210,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     throw err;
   }
 
-  const streams = ours.map((fd, i) => {
-    if (fd < 0) return null;
-    return new net.Socket({ fd, readable: i !== 0, writable: i !== 1 && i !== 2 });
-  });
+  const streams = ours.map((fd, i) => (fd < 0 ? null : stdioStream(fd, i)));
   const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
   if (tree !== null) child[kSetTree](startTree(tree, child.pid));
   supervise(child, supervision, (reason) => (child.killedBy ??= reason));

@@ -1,6 +1,7 @@
 // The JS side of the native watcher: watch ids, the one exit callback per environment,
 // and the FinalizationRegistry that frees what a dropped handle still holds.
 import { native } from './binding';
+import { delivery } from './runtime';
 
 /** What a handle holds that must be freed even if the handle is dropped without close(). */
 export interface Resources {
@@ -42,7 +43,7 @@ const events: Int32Array = native.setExitCallback((count: number) => {
     listeners.delete(id);
     listener.onWatchFired(events[i + 1], events[i + 2]);
   }
-});
+}, delivery === 'thread');
 
 const registry = new FinalizationRegistry<Resources>(release);
 

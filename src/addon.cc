@@ -104,6 +104,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"refWatch", RefWatch},
       {"pendingWatches", PendingWatches},
       {"setExitCallback", SetExitCallback},
+      {"delivery", Delivery},
   };
   for (const auto& f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
   RegisterCgroup(env, exports);

@@ -25,10 +25,12 @@ static void CallJs(Env* s, const std::vector<ExitEvent>& batch) {
   napi_env env = s->env;
   napi_handle_scope handle_scope;
   if (napi_open_handle_scope(env, &handle_scope) != napi_ok) return;
-  napi_callback_scope callback_scope;
+  // The thread path runs inside the threadsafe function's own callback scope.
+  bool scoped = s->loop->NeedsCallbackScope();
+  napi_callback_scope callback_scope = nullptr;
   napi_value resource, fn, recv, count;
-  if (napi_get_reference_value(env, s->resource, &resource) == napi_ok &&
-      napi_open_callback_scope(env, resource, s->async_context, &callback_scope) == napi_ok) {
+  if (!scoped || (napi_get_reference_value(env, s->resource, &resource) == napi_ok &&
+                  napi_open_callback_scope(env, resource, s->async_context, &callback_scope) == napi_ok)) {
     if (napi_get_reference_value(env, s->on_exits, &fn) == napi_ok && napi_get_undefined(env, &recv) == napi_ok) {
       for (size_t i = 0; i < batch.size(); i += kEventChunk) {
         size_t n = std::min(kEventChunk, batch.size() - i);
@@ -41,7 +43,7 @@ static void CallJs(Env* s, const std::vector<ExitEvent>& batch) {
         }
       }
     }
-    napi_close_callback_scope(env, callback_scope);
+    if (scoped) napi_close_callback_scope(env, callback_scope);
   }
   napi_close_handle_scope(env, handle_scope);
 }
@@ -51,7 +53,6 @@ static void CallJs(Env* s, const std::vector<ExitEvent>& batch) {
 void Env::Flush() {
   std::vector<ExitEvent> batch;
   batch.swap(pending);
-  uv_check_stop(&flush);
   if (batch.empty()) return;
   CallJs(this, batch);
   StopDelivered(this, batch);
@@ -61,11 +62,8 @@ void Env::Flush() {
   }
 }
 
-// uv_check callback: the events of one loop turn's poll phase, delivered together.
-static void OnCheck(uv_check_t* handle) { static_cast<Env*>(handle->data)->Flush(); }
-
 void Env::Queue(const ExitEvent& event) {
-  if (pending.empty()) uv_check_start(&flush, OnCheck);
+  if (pending.empty()) loop->RequestFlush();
   pending.push_back(event);
 }
 
@@ -88,51 +86,82 @@ void Env::CloseOwned() {
 
 void Env::HandleClosed() {
   open_handles--;
-  if (tearing_down && open_handles == 0) {
-    napi_remove_async_cleanup_hook(cleanup_hook);
-    delete this;
-  }
+  MaybeFree();
 }
 
-// Environment teardown (worker termination, process exit): Node keeps the loop turning
-// until the hook is removed, so every uv handle gets its close callback before we free.
-static void Teardown(napi_async_cleanup_hook_handle handle, void* data) {
-  Env* s = static_cast<Env*>(data);
-  s->cleanup_hook = handle;
+void Env::MaybeFree() {
+  if (!tearing_down || in_teardown || open_handles != 0) return;
+  if (cleanup_hook != nullptr) napi_remove_async_cleanup_hook(cleanup_hook);
+  delete this;
+}
+
+Env::~Env() { delete loop; }
+
+// Environment teardown (worker termination, process exit). On the uv path Node keeps the
+// loop turning until the async hook is removed, so every uv handle gets its close callback
+// before we free; the thread path closes everything before the hook returns.
+static void Teardown(Env* s) {
   s->tearing_down = true;
+  s->in_teardown = true;
   for (napi_ref* ref : {&s->on_exits, &s->events_ref, &s->resource}) {
     if (*ref != nullptr) napi_delete_reference(s->env, *ref);
     *ref = nullptr;
   }
   s->events = nullptr;
-  napi_async_destroy(s->env, s->async_context);
+  if (s->async_context != nullptr) napi_async_destroy(s->env, s->async_context);
   s->async_context = nullptr;
   s->pending.clear();
   s->CloseOwned();
   CloseAllWatches(s);
-  uv_close(reinterpret_cast<uv_handle_t*>(&s->flush),
-           [](uv_handle_t* h) { static_cast<Env*>(h->data)->HandleClosed(); });
+  s->loop->Teardown();
+  s->in_teardown = false;
+  s->MaybeFree();
 }
+
+static void AsyncTeardown(napi_async_cleanup_hook_handle handle, void* data) {
+  static_cast<Env*>(data)->cleanup_hook = handle;
+  Teardown(static_cast<Env*>(data));
+}
+
+static void SyncTeardown(void* data) { Teardown(static_cast<Env*>(data)); }
+
+// An Env whose loop was never made has no hook: it goes with the instance data.
+static void FreeUnhooked(napi_env, void* data, void*) { delete static_cast<Env*>(data); }
 
 void InitEnv(Napi::Env env) {
   Env* s = new Env();
   s->env = env;
-  napi_get_uv_event_loop(env, &s->loop);
-  uv_check_init(s->loop, &s->flush);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&s->flush));
-  s->flush.data = s;
-  s->open_handles = 1;
-  Napi::Object resource = Napi::Object::New(env);
-  napi_create_reference(env, resource, 1, &s->resource);
-  napi_async_init(env, resource, Napi::String::New(env, "pidfd:exit"), &s->async_context);
-  napi_set_instance_data(env, s, nullptr, nullptr);
-  napi_add_async_cleanup_hook(env, Teardown, s, nullptr);
+  napi_set_instance_data(env, s, FreeUnhooked, nullptr);
 }
 
-// setExitCallback(fn) -> the Int32Array that fn(count) reads [id, status, error] triples from.
+// Makes the environment's loop, once: the thread path where asked (runtimes without
+// libuv), else uv. Registered after the loop's threadsafe function, the hook runs before
+// the runtime tears that down (hooks run in reverse order).
+static bool MakeLoop(Env* s, bool thread) {
+  napi_env env = s->env;
+  napi_value resource, name;
+  napi_create_object(env, &resource);
+  napi_create_reference(env, resource, 1, &s->resource);
+  s->loop = thread ? NewThreadLoop(s, resource) : NewUvLoop(s);
+  if (s->loop == nullptr) return false;
+  napi_status status;
+  if (thread) {
+    status = napi_add_env_cleanup_hook(env, SyncTeardown, s);
+  } else {
+    napi_create_string_utf8(env, "pidfd:exit", NAPI_AUTO_LENGTH, &name);
+    napi_async_init(env, resource, name, &s->async_context);
+    status = napi_add_async_cleanup_hook(env, AsyncTeardown, s, nullptr);
+  }
+  if (status == napi_ok) napi_set_instance_data(env, s, nullptr, nullptr);  // the hook frees it now
+  return true;
+}
+
+// setExitCallback(fn, thread) -> the Int32Array that fn(count) reads [id, status, error]
+// triples from. The first call also chooses the delivery path: thread (true) or uv.
 Napi::Value SetExitCallback(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   Env* s = Env::From(env);
+  if (s->loop == nullptr && !MakeLoop(s, info[1].ToBoolean())) return info.Env().Undefined();
   napi_value events;
   if (s->events_ref == nullptr) {
     napi_value buffer;
@@ -148,6 +177,12 @@ Napi::Value SetExitCallback(const Napi::CallbackInfo& info) {
   if (s->on_exits != nullptr) napi_delete_reference(env, s->on_exits);
   napi_create_reference(env, info[0], 1, &s->on_exits);
   return Napi::Value(env, events);
+}
+
+// delivery() -> "uv", "thread", or "" before setExitCallback (tests, debugging).
+Napi::Value Delivery(const Napi::CallbackInfo& info) {
+  Env* s = Env::From(info.Env());
+  return Napi::String::New(info.Env(), s->loop == nullptr ? "" : s->loop->name);
 }
 
 }  // namespace pidfd

@@ -4,13 +4,14 @@
 #pragma once
 
 #include <napi.h>
-#include <uv.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "loop.h"
 
 namespace pidfd {
 
@@ -28,7 +29,7 @@ constexpr size_t kEventChunk = 256;  // events per JS call; a storm takes severa
 
 struct Env {
   napi_env env;
-  uv_loop_t* loop;
+  Loop* loop = nullptr;  // how readiness reaches JS (loop.h), made by setExitCallback
   napi_ref on_exits = nullptr;  // JS function (count) set by setExitCallback
   napi_ref events_ref = nullptr;  // the Int32Array it reads: up to kEventChunk events
   ExitEvent* events = nullptr;    // that array's memory
@@ -36,17 +37,18 @@ struct Env {
   napi_async_context async_context = nullptr;
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;
 
-  // Poll callbacks queue events here; one uv_check per loop turn delivers them all under
-  // a single callback scope, so a kill storm costs one JS entry per turn, not per exit.
-  uv_check_t flush;
+  // Readiness callbacks queue events here; the loop flushes them all at once (uv: one
+  // check per loop turn; thread: one per delivery), so a kill storm costs one JS entry
+  // per turn, not per exit.
   std::vector<ExitEvent> pending;
 
   std::unordered_map<int32_t, Watch*> watches;
   std::unordered_map<int32_t, std::string> cgroup_dirs;  // cgroup.cc: a tree watch's directory
   ReapWaiter* reap_waiter = nullptr;  // exit_record.cc, created on first use
   std::unique_ptr<char[]> spawn_stack;  // spawn.cc: the vfork child's stack, reused
-  size_t open_handles = 0;  // uv handles (watches + flush) not yet closed
+  size_t open_handles = 0;  // loop handles (sources, timers, the loop's own) not yet closed
   bool tearing_down = false;
+  bool in_teardown = false;  // inside the cleanup hook: the Env outlives it
 
   // Pidfds that JS handles hold outside any watch, closed at teardown: a terminated worker
   // runs no FinalizationRegistry. Keyed by fd, with the inode to recognise it later.
@@ -61,10 +63,13 @@ struct Env {
   void Queue(const ExitEvent& event);
   void Flush();
   void HandleClosed();  // the last one, during teardown, frees this Env
+  void MaybeFree();
+  ~Env();
 };
 
 // Registered by addon.cc; implemented in env.cc and watch.cc.
 Napi::Value SetExitCallback(const Napi::CallbackInfo& info);
+Napi::Value Delivery(const Napi::CallbackInfo& info);
 void InitEnv(Napi::Env env);
 void CloseAllWatches(Env* state);  // also closes the reap waiter
 void StopDelivered(Env* state, const std::vector<ExitEvent>& events);

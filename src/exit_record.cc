@@ -29,8 +29,8 @@ int32_t ReadExitRecord(int fd) {
 struct ReapWaiter {
   Env* env;
   int epoll_fd;
-  uv_poll_t poll;
-  uv_timer_t timer;
+  Source poll;  // the epoll set, in the environment's loop
+  Timer timer;
   uint64_t armed = UINT64_MAX;  // the deadline the timer is set for
   std::unordered_set<int32_t> waiting;  // watch ids
   int open_handles = 2;
@@ -41,7 +41,7 @@ static void Forget(ReapWaiter* r, Watch* w) {
   r->waiting.erase(w->id);
   w->awaiting_reap = false;
   if (r->waiting.empty()) {
-    uv_timer_stop(&r->timer);  // an armed timer would keep the loop alive
+    r->env->loop->StopTimer(&r->timer);  // an armed timer would keep the loop alive
     r->armed = UINT64_MAX;
   }
 }
@@ -56,20 +56,20 @@ static Watch* Waiting(ReapWaiter* r, int32_t id) {
   return it != r->env->watches.end() && it->second->awaiting_reap ? it->second : nullptr;
 }
 
-static void OnDeadline(uv_timer_t* handle);
+static void OnDeadline(Timer* timer);
 
 // Makes the timer fire by deadline (a timer that fires early just looks again).
 static void ArmTimer(ReapWaiter* r, uint64_t deadline) {
   if (deadline >= r->armed) return;
   r->armed = deadline;
-  uint64_t now = uv_now(r->env->loop);
-  uv_timer_start(&r->timer, OnDeadline, deadline > now ? deadline - now : 0, 0);
+  uint64_t now = r->env->loop->Now();
+  r->env->loop->StartTimer(&r->timer, deadline > now ? deadline - now : 0, OnDeadline);
 }
 
-static void OnDeadline(uv_timer_t* handle) {
-  auto* r = static_cast<ReapWaiter*>(handle->data);
+static void OnDeadline(Timer* timer) {
+  auto* r = static_cast<ReapWaiter*>(timer->data);
   r->armed = UINT64_MAX;
-  uint64_t now = uv_now(r->env->loop), next = UINT64_MAX;
+  uint64_t now = r->env->loop->Now(), next = UINT64_MAX;
   std::vector<int32_t> ids(r->waiting.begin(), r->waiting.end());
   for (int32_t id : ids) {
     Watch* w = Waiting(r, id);
@@ -78,11 +78,11 @@ static void OnDeadline(uv_timer_t* handle) {
     else next = std::min(next, w->deadline);
   }
   if (next != UINT64_MAX) ArmTimer(r, next);
-  r->env->Flush();  // a timer runs after this turn's check phase
+  r->env->Flush();  // uv: a timer runs after this turn's check phase
 }
 
-static void OnReapWakeup(uv_poll_t* handle, int, int) {
-  auto* r = static_cast<ReapWaiter*>(handle->data);
+static void OnReapWakeup(Source* source, int, int) {
+  auto* r = static_cast<ReapWaiter*>(source->data);
   struct epoll_event events[64];
   int n;
   do {
@@ -101,16 +101,15 @@ static ReapWaiter* Waiter(Env* s) {
   auto* r = new ReapWaiter();
   r->env = s;
   r->epoll_fd = fd;
-  if (uv_poll_init(s->loop, &r->poll, fd) != 0) {
+  r->poll.data = r->timer.data = r;
+  if (s->loop->Add(&r->poll, fd) != 0) {
     sys_close(fd);
     delete r;
     return nullptr;
   }
-  uv_timer_init(s->loop, &r->timer);
-  r->poll.data = r->timer.data = r;
-  uv_poll_start(&r->poll, UV_READABLE, OnReapWakeup);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&r->poll));  // the timer bounds the wait
-  s->open_handles += 2;
+  s->loop->AddTimer(&r->timer);
+  s->loop->SetRef(&r->poll, false);  // the timer bounds the wait
+  s->loop->Start(&r->poll, kReadable, OnReapWakeup);
   return s->reap_waiter = r;
 }
 
@@ -124,7 +123,7 @@ void AwaitReap(Watch* w) {
   }
   // Added after the readiness check: a reap in between is reported at once by the add.
   w->awaiting_reap = true;
-  w->deadline = uv_now(w->env->loop) + w->record_wait_ms;
+  w->deadline = w->env->loop->Now() + w->record_wait_ms;
   r->waiting.insert(w->id);
   ArmTimer(r, w->deadline);
 }
@@ -134,22 +133,19 @@ void ForgetReap(Watch* w) {
   if (w->awaiting_reap && r != nullptr) Forget(r, w);
 }
 
-static void OnWaiterClosed(uv_handle_t* handle) {
-  auto* r = static_cast<ReapWaiter*>(handle->data);
-  Env* s = r->env;
+static void OnWaiterClosed(ReapWaiter* r) {
   if (--r->open_handles == 0) {
     sys_close(r->epoll_fd);
     delete r;
   }
-  s->HandleClosed();
 }
 
 void CloseReapWaiter(Env* s) {
   ReapWaiter* r = s->reap_waiter;
   if (r == nullptr) return;
   s->reap_waiter = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&r->poll), OnWaiterClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&r->timer), OnWaiterClosed);
+  s->loop->Close(&r->poll, [](Source* source) { OnWaiterClosed(static_cast<ReapWaiter*>(source->data)); });
+  s->loop->CloseTimer(&r->timer, [](Timer* timer) { OnWaiterClosed(static_cast<ReapWaiter*>(timer->data)); });
 }
 
 }  // namespace pidfd

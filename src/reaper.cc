@@ -4,13 +4,14 @@
 // cgroups of such an environment's process trees once they are empty.
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <uv.h>
+#include <sys/prctl.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "cgroup.h"
+#include "pthread_compat.h"
 #include "reaper.h"
 #include "syscalls.h"
 
@@ -23,17 +24,15 @@ struct Orphan {
   int pid;  // for kernels whose waitid has no P_PIDFD
   std::string cgroup_dir;  // set for a tree: removed once it is empty
 };
-uv_once_t init_once = UV_ONCE_INIT;
-uv_mutex_t mutex;
+// pthreads, not uv_*: Bun stubs libuv's thread functions.
+pthread_once_t init_once = PTHREAD_ONCE_INIT;
+pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 // Never destroyed: the thread may still read it while exit handlers run.
 std::vector<Orphan>& orphans = *new std::vector<Orphan>();
 int wake_fd = -1;          // eventfd: a new orphan arrived
 bool started = false;
 
-void Init() {
-  uv_mutex_init(&mutex);
-  wake_fd = eventfd(0, EFD_CLOEXEC);
-}
+void Init() { wake_fd = eventfd(0, EFD_CLOEXEC); }
 
 // Reaps the child (removes the empty cgroup) if it has exited; true when the fd is done with.
 bool TryReap(const Orphan& orphan) {
@@ -49,15 +48,16 @@ bool TryReap(const Orphan& orphan) {
   return r < 0 || si.si_pid != 0;  // reaped, or someone else did (ECHILD)
 }
 
-void Run(void*) {
+void* Run(void*) {
+  prctl(PR_SET_NAME, "pidfd-reaper");
   std::vector<struct pollfd> fds;
   for (;;) {
-    uv_mutex_lock(&mutex);
+    pthread_mutex_lock(&mutex);
     fds.assign(1, {wake_fd, POLLIN, 0});
     for (const Orphan& orphan : orphans) {
       fds.push_back({orphan.fd, static_cast<short>(orphan.cgroup_dir.empty() ? POLLIN : POLLPRI), 0});
     }
-    uv_mutex_unlock(&mutex);
+    pthread_mutex_unlock(&mutex);
     if (poll(fds.data(), fds.size(), -1) < 0) continue;
     if (fds[0].revents) {
       uint64_t count;
@@ -65,7 +65,7 @@ void Run(void*) {
         // spurious: the next poll tells
       }
     }
-    uv_mutex_lock(&mutex);
+    pthread_mutex_lock(&mutex);
     for (size_t i = 1; i < fds.size(); i++) {
       if (fds[i].revents == 0) continue;
       for (size_t j = 0; j < orphans.size(); j++) {
@@ -78,7 +78,7 @@ void Run(void*) {
         break;
       }
     }
-    uv_mutex_unlock(&mutex);
+    pthread_mutex_unlock(&mutex);
   }
 }
 
@@ -87,14 +87,14 @@ void Adopt(Orphan orphan) {
     sys_close(orphan.fd);
     return;
   }
-  uv_once(&init_once, Init);
-  uv_mutex_lock(&mutex);
+  pthread_once(&init_once, Init);
+  pthread_mutex_lock(&mutex);
   orphans.push_back(std::move(orphan));
   if (!started) {
-    static uv_thread_t thread;  // never joined: it serves the process until exit
-    started = uv_thread_create(&thread, Run, nullptr) == 0;
+    static pthread_t thread;  // never joined: it serves the process until exit
+    started = pthread_create(&thread, nullptr, Run, nullptr) == 0;
   }
-  uv_mutex_unlock(&mutex);
+  pthread_mutex_unlock(&mutex);
   uint64_t one = 1;
   if (syscall(SYS_write, wake_fd, &one, sizeof one) < 0) {
     // the eventfd cannot overflow at one write per orphan

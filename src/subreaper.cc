@@ -1,7 +1,8 @@
 // The subreaper side of process trees: orphans among our descendants reparent to this
 // process instead of init, so lib/tree.ts can find and reap them (through their pidfds).
 #include <sys/prctl.h>
-#include <uv.h>
+
+#include <mutex>
 
 #include "args.h"
 #include "syscalls.h"
@@ -10,23 +11,19 @@ namespace pidfd {
 
 // How many subreaper trees, over all environments, need us to be a subreaper: the process
 // is one only while some do, so orphans of unrelated children go to init otherwise.
-static uv_mutex_t* mutex = nullptr;
-static uv_once_t once = UV_ONCE_INIT;
+// (std::mutex, not uv_mutex: Bun stubs libuv's thread functions.) Never destroyed: any
+// thread may still use it at exit.
+static std::mutex& mutex = *new std::mutex();
 static int users = 0;
 
 // setChildSubreaper(on) -> 0 | -errno: one more (or one fewer) tree needs orphans among our
 // descendants to reparent to us.
 static Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
-  uv_once(&once, [] {
-    mutex = new uv_mutex_t;  // never destroyed: any thread may still use it at exit
-    uv_mutex_init(mutex);
-  });
   const bool on = BoolArg(info, 0);
   long r = 0;
-  uv_mutex_lock(mutex);
+  std::lock_guard<std::mutex> lock(mutex);
   if (on ? users == 0 : users == 1) r = ret(prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0));
   if (r == 0 && (on || users > 0)) users += on ? 1 : -1;
-  uv_mutex_unlock(mutex);
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 

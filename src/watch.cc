@@ -1,6 +1,6 @@
-// The exit watcher: a uv_poll_t on a pidfd in the environment's own loop. A pidfd polls
+// The exit watcher: a pidfd's source in the environment's loop (loop.h). A pidfd polls
 // readable once its whole thread group has exited (a zombie counts). From watch() until
-// its uv handle is closed the watcher owns the fd, and closes it only after uv_close.
+// its source is closed the watcher owns the fd, and closes it only in the close callback.
 #include "watch.h"
 
 #include <cstring>
@@ -13,12 +13,10 @@
 
 namespace pidfd {
 
-static void OnClosed(uv_handle_t* handle) {
-  Watch* w = static_cast<Watch*>(handle->data);
+static void OnClosed(Source* source) {
+  Watch* w = static_cast<Watch*>(source->data);
   if (w->fd >= 0) sys_close(w->fd);
-  Env* s = w->env;
   delete w;
-  s->HandleClosed();
 }
 
 static void Close(Watch* w) {
@@ -27,7 +25,7 @@ static void Close(Watch* w) {
   ForgetReap(w);
   if (w->mode == kModeCgroup) ForgetCgroup(w);
   w->env->watches.erase(w->id);
-  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
+  w->env->loop->Close(&w->source, OnClosed);
 }
 
 void Deliver(Watch* w, const ExitEvent& event) {
@@ -80,8 +78,8 @@ static bool PeekChildStatus(Watch* w, ExitEvent* event) {
   return true;
 }
 
-static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-  Watch* w = static_cast<Watch*>(handle->data);
+static void OnReadable(Source* source, int status, int /*events*/) {
+  Watch* w = static_cast<Watch*>(source->data);
   if (w->fired) return;  // still in epoll until its delivery is done (StopDelivered)
   ExitEvent event{w->id, -1, status < 0 ? status : 0};
   if (status == 0 && w->mode == kModeCgroup) {  // a cgroup.events change: is the tree empty?
@@ -95,7 +93,7 @@ static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   if (status == 0 && w->mode == kModeRecord) {
     event.status = ReadExitRecord(w->fd);  // there is one once the parent has reaped it
     if (event.status < 0) {
-      uv_poll_stop(handle);
+      w->env->loop->Stop(source);
       return AwaitReap(w);
     }
   }
@@ -106,8 +104,8 @@ void StopDelivered(Env* s, const std::vector<ExitEvent>& events) {
   for (const ExitEvent& event : events) {
     auto it = s->watches.find(event.id);
     if (it == s->watches.end()) continue;  // closed meanwhile
-    uv_poll_t* poll = &it->second->poll;
-    if (uv_is_active(reinterpret_cast<uv_handle_t*>(poll))) uv_poll_stop(poll);
+    Source* source = &it->second->source;
+    if (source->events != 0) s->loop->Stop(source);
   }
 }
 
@@ -121,24 +119,23 @@ int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record
   w->pid = pid;
   siginfo_t si;
   w->own_child = mode != kModeReap && mode != kModeCgroup && PeekChild(fd, &si) == 0;  // asked once, not per exit
-  int r = uv_poll_init(s->loop, &w->poll, fd);  // fails before the handle exists
+  w->source.data = w;
+  int r = s->loop->Add(&w->source, fd);  // fails before there is anything to close
   if (r != 0) {
     delete w;
     return r;
   }
-  w->poll.data = w;
   s->Disown(fd);  // the watcher owns it now
-  s->open_handles++;
   s->watches[id] = w;
+  if (!ref) s->loop->SetRef(&w->source, false);
   // A regular file always polls readable: a cgroup.events change comes as POLLPRI.
-  r = uv_poll_start(&w->poll, mode == kModeCgroup ? UV_PRIORITIZED : UV_READABLE, OnReadable);
+  r = s->loop->Start(&w->source, mode == kModeCgroup ? kPriority : kReadable, OnReadable);
   if (r != 0) {
     w->fd = -1;  // still the caller's: the close callback must not close it
     Close(w);
     return r;
   }
-  if (mode == kModeCgroup) OnReadable(&w->poll, 0, 0);  // emptied before we looked?
-  if (!ref) uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
+  if (mode == kModeCgroup) OnReadable(&w->source, 0, 0);  // emptied before we looked?
   return 0;
 }
 
@@ -164,7 +161,7 @@ Napi::Value StopWatch(const Napi::CallbackInfo& info) {
   if (w != nullptr) {
     if ((w->mode == kModeReap || w->mode == kModeCgroup) && !w->fired) {
       w->orphaned = true;
-      uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
+      w->env->loop->SetRef(&w->source, false);
     } else {
       Close(w);
     }
@@ -175,11 +172,7 @@ Napi::Value StopWatch(const Napi::CallbackInfo& info) {
 // refWatch(id, ref): whether a pending watch keeps the event loop alive.
 Napi::Value RefWatch(const Napi::CallbackInfo& info) {
   Watch* w = Find(info);
-  if (w != nullptr && !w->orphaned) {
-    auto* h = reinterpret_cast<uv_handle_t*>(&w->poll);
-    if (BoolArg(info, 1)) uv_ref(h);
-    else uv_unref(h);
-  }
+  if (w != nullptr && !w->orphaned) w->env->loop->SetRef(&w->source, BoolArg(info, 1));
   return info.Env().Undefined();
 }
 
@@ -188,8 +181,8 @@ Napi::Value PendingWatches(const Napi::CallbackInfo& info) {
   Env* s = Env::From(info.Env());
   uint32_t count = 0;
   for (auto& entry : s->watches) {
-    auto* h = reinterpret_cast<uv_handle_t*>(&entry.second->poll);
-    if (uv_is_active(h) && uv_has_ref(h) && !entry.second->fired) count++;
+    const Source& source = entry.second->source;
+    if (source.events != 0 && source.ref && !entry.second->fired) count++;
   }
   return Napi::Number::New(info.Env(), count);
 }
@@ -199,7 +192,7 @@ void CloseAllWatches(Env* s) {
   for (auto& entry : s->watches) all.push_back(entry.second);
   for (Watch* w : all) {
     if ((w->mode == kModeReap || w->mode == kModeCgroup) && !w->fired) {
-      uv_poll_stop(&w->poll);  // out of epoll before the fd changes hands
+      s->loop->Stop(&w->source);  // out of epoll before the fd changes hands
       if (w->mode == kModeReap) AdoptOrphan(w->fd, w->pid);
       else AdoptCgroupWatch(w);
       w->fd = -1;

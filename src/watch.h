@@ -1,5 +1,5 @@
-// The exit watcher, shared by watch.cc (the uv_poll on the pidfd) and exit_record.cc (the
-// wait for the kernel's exit record of a process we do not reap).
+// The exit watcher, shared by watch.cc (the pidfd's source in the environment's loop) and
+// exit_record.cc (the wait for the kernel's exit record of a process we do not reap).
 #pragma once
 
 #include "env.h"
@@ -14,7 +14,7 @@ enum WatchMode {
 };
 
 struct Watch {
-  uv_poll_t poll;
+  Source source;  // the fd in the environment's loop (loop.h)
   Env* env;
   int fd;
   int32_t id;
@@ -28,7 +28,7 @@ struct Watch {
   bool own_child = false;   // not kModeReap, yet a child of this process (child_process)
   bool closing = false;
 
-  // Starts watching fd under id; on success the watcher owns fd. Returns 0 or a uv error.
+  // Starts watching fd under id; on success the watcher owns fd. Returns 0 or -errno.
   static int Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record_wait_ms, int32_t pid);
 };
 
