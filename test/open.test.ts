@@ -108,13 +108,21 @@ describe('a Pidfd', () => {
   });
 
   it('does not count an execve by a non-leader thread as an exit', async () => {
-    const child = cpSpawn(helper('threads'), ['thread-exec', '/bin/sleep', '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = cpSpawn(helper('threads'), ['thread-exec', '/bin/sleep', '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const childExit = once(child, 'exit');
     const handle = pidfd.open(child.pid!);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     await until(() => out.includes('exec'), 'thread-exec helper');
-    await until(() => readlinkSync(`/proc/${child.pid}/exe`).endsWith('sleep'), 'the exec');
+    // Mid-exec (while the old image is torn down) the link reads ENOENT: not there yet.
+    const image = () => {
+      try {
+        return readlinkSync(`/proc/${child.pid}/exe`);
+      } catch {
+        return '';
+      }
+    };
+    await until(() => image().endsWith('sleep'), 'the exec');
     expect(handle.running).toBe(true);
     expect(await settledWithin(handle.exited, 200)).toBe('pending');
     expect(handle.kill('SIGKILL')).toBe(true);
