@@ -32,22 +32,17 @@ rm -f "$JOB/rc" "$JOB/console.log"
 # random.trust_cpu and virtio-rng: Node's getrandom() otherwise waits for entropy on 5.10.
 APPEND="console=$CONSOLE panic=-1 quiet loglevel=4 random.trust_cpu=on rdinit=/init"
 out="$JOB/console.log"
+QEMU+=(-smp "$CPUS" -m "$MEM" -nographic -no-reboot -monitor none
+  -kernel "$K/vmlinuz" -initrd "$K/initrd.img" -append "$APPEND"
+  -device virtio-rng-pci -nic none
+  -virtfs "local,path=$SHARED,mount_tag=root,security_model=none,readonly=on,multidevs=remap"
+  -virtfs "local,path=$JOB,mount_tag=job,security_model=none,multidevs=remap")
 set +e
 if [ "${KERNELS_VERBOSE:-0}" = 1 ]; then
-  timeout -k 10 "$LIMIT" "${QEMU[@]}" -smp "$CPUS" -m "$MEM" -nographic -no-reboot -monitor none \
-    -kernel "$K/vmlinuz" -initrd "$K/initrd.img" -append "$APPEND" \
-    -device virtio-rng-pci -nic none \
-    -virtfs "local,path=$SHARED,mount_tag=root,security_model=none,readonly=on,multidevs=remap" \
-    -virtfs "local,path=$JOB,mount_tag=job,security_model=none,multidevs=remap" \
-    </dev/null 2>&1 | tee "$out" >&2
+  timeout -k 10 "$LIMIT" "${QEMU[@]}" </dev/null 2>&1 | tee "$out" >&2
   status=${PIPESTATUS[0]}
 else
-  timeout -k 10 "$LIMIT" "${QEMU[@]}" -smp "$CPUS" -m "$MEM" -nographic -no-reboot -monitor none \
-    -kernel "$K/vmlinuz" -initrd "$K/initrd.img" -append "$APPEND" \
-    -device virtio-rng-pci -nic none \
-    -virtfs "local,path=$SHARED,mount_tag=root,security_model=none,readonly=on,multidevs=remap" \
-    -virtfs "local,path=$JOB,mount_tag=job,security_model=none,multidevs=remap" \
-    </dev/null >"$out" 2>&1
+  timeout -k 10 "$LIMIT" "${QEMU[@]}" </dev/null >"$out" 2>&1
   status=$?
 fi
 set -e

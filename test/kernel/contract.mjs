@@ -4,7 +4,7 @@
 import { spawn as spawnChild } from 'node:child_process';
 import { once } from 'node:events';
 import { assert, equal, test, throws } from './harness.mjs';
-import { helper, lastJson, lineReader, pidfd, runNode, settledWithin } from './support.mjs';
+import { helper, lastJson, lineReader, pidfd, procState, runNode, settledWithin } from './support.mjs';
 
 // How long an exit that must not happen is given to (wrongly) happen.
 const QUIET_MS = 500;
@@ -89,10 +89,12 @@ test('a zombie is exited: not running, exited settles, kill() returns false', as
     await lines.next(/^ready/);
     for (const pid of pids) {
       const handle = pidfd.open(pid);
-      equal(handle.running, false, `running of zombie ${pid}`);
-      equal(handle.kill('SIGKILL'), false, `kill of zombie ${pid}`);
+      // The helper prints a pid right after fork: wait for that child's own exit.
       const status = await handle.exited;
       equal(status.pid, pid, 'pid');
+      equal(procState(pid), 'Z', `state of ${pid} (a zombie, not reaped)`);
+      equal(handle.running, false, `running of zombie ${pid}`);
+      equal(handle.kill('SIGKILL'), false, `kill of zombie ${pid}`);
       handle.close();
     }
   } finally {

@@ -6,7 +6,7 @@ import { spawn as spawnChild } from 'node:child_process';
 import { once } from 'node:events';
 import { assert, equal, test, throws } from './harness.mjs';
 import { atLeast, history } from './history.mjs';
-import { helper, lineReader, pidfd } from './support.mjs';
+import { helper, lineReader, pidfd, untilZombie } from './support.mjs';
 
 const kernel = release();
 const expected = (name) => atLeast(kernel, history[name]);
@@ -102,6 +102,7 @@ test(`a non-child's exit status is ${expected('exitInfo') ? 'read from PIDFD_INF
     const lines = lineReader(reaper.stdout);
     const pid = Number((await lines.next(/^(\d+)$/))[1]);
     await lines.next(/^ready/);
+    await untilZombie(pid);
     const handle = pidfd.open(pid);
     equal(handle.running, false, 'a zombie is not running');
     reaper.stdin.write('\n');

@@ -3,7 +3,7 @@
 //   PIDFD_ROOT          the package (default: two folders up), with dist/ and its addon
 //   PIDFD_KSUITE_BIN    the compiled C helpers (default: PIDFD_ROOT/test/.build)
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +94,14 @@ export function lineReader(stream) {
 /** Resolves 'settled' if promise settles within ms, else 'pending' (never rejects). */
 export function settledWithin(promise, ms) {
   return Promise.race([promise.then(() => 'settled', () => 'settled'), delay(ms).then(() => 'pending')]);
+}
+
+/** The state letter of /proc/PID/stat (R, S, Z...). */
+export const procState = (pid) => /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1];
+
+/** Resolves once pid is a zombie (a helper prints a child's pid before the child has exited). */
+export async function untilZombie(pid, ms = 60_000) {
+  for (const end = Date.now() + ms; procState(pid) !== 'Z'; await delay(10)) {
+    if (Date.now() > end) throw new Error(`${pid} did not become a zombie within ${ms} ms`);
+  }
 }
