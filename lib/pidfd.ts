@@ -8,6 +8,7 @@ import { exitStatus, type ExitStatus } from './exit-status';
 import { featureError, hasFeature, type FeatureName } from './features';
 import { processInfo, type ProcessInfo } from './info';
 import { signalNumber } from './signals';
+import { escalate, escalationOptions } from './terminate';
 import { validateAbortSignal, validateBoolean, validateInt, validateObject, validatePid } from './validate';
 import { adoptWatch, release, startWatch, track, untrack, WatchMode, type ExitListener, type Resources } from './watcher';
 
@@ -160,27 +161,9 @@ export class Pidfd implements ExitListener {
    * `timeout` ms. Resolves with the exit status.
    */
   terminate(options?: TerminateOptions): Promise<ExitStatus> {
-    const opts = validateObject(options, 'options');
-    const signal = (opts.signal ?? 'SIGTERM') as NodeJS.Signals | number;
-    const killSignal = (opts.killSignal ?? 'SIGKILL') as NodeJS.Signals | number;
-    signalNumber(signal, 'options.signal');
-    signalNumber(killSignal, 'options.killSignal');
-    let timeout = 5000;
-    if (opts.timeout !== undefined) {
-      timeout = opts.timeout === Infinity ? Infinity : validateInt(opts.timeout, 'options.timeout', 0, 0x7fffffff);
-    }
-    const abortSignal = validateAbortSignal(opts.abortSignal, 'options.abortSignal');
+    const e = escalationOptions(options);
     if (this.#closed) throw closedError();
-    const exit = this.onExit({ signal: abortSignal });
-    if (abortSignal?.aborted) return exit;
-    this.kill(signal);
-    if (timeout === Infinity) return exit;
-    const timer = setTimeout(() => {
-      if (!this.#closed) this.kill(killSignal);
-    }, timeout);
-    const stop = () => clearTimeout(timer);
-    exit.then(stop, stop);
-    return exit;
+    return escalate(this.onExit({ signal: e.abortSignal }), e, (signal) => this.kill(signal), () => !this.#closed);
   }
 
   /** The process's ids and cgroup (PIDFD_GET_INFO, or /proc checked against the pidfd). */

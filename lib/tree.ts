@@ -9,7 +9,8 @@ import { native } from './binding';
 import { closedError, invalidArgType, invalidArgValue, systemError } from './errors';
 import { processInfo } from './info';
 import { signalNumber } from './signals';
-import { validateAbortSignal, validateCString, validateInt, validateObject, validatePid } from './validate';
+import { escalate, escalationOptions } from './terminate';
+import { validateCString, validatePid } from './validate';
 import { adoptWatch, release, track, untrack, watchId, type ExitListener, type Resources } from './watcher';
 import { cgroup2Mount, cgroupDir, cgroupIds, cgroupPids, createTreeCgroup, discardTreeCgroup, ownCgroupDir, treeParent, type TreeCgroup } from './cgroup';
 import { open, Pidfd } from './pidfd';
@@ -97,27 +98,10 @@ export abstract class ProcessTree {
    * whatever is left after `timeout` ms.
    */
   terminate(options?: TreeTerminateOptions): Promise<void> {
-    const opts = validateObject(options, 'options');
-    const signal = (opts.signal ?? 'SIGTERM') as NodeJS.Signals | number;
-    const killSignal = (opts.killSignal ?? 'SIGKILL') as NodeJS.Signals | number;
-    signalNumber(signal, 'options.signal');
-    signalNumber(killSignal, 'options.killSignal');
-    let timeout = 5000;
-    if (opts.timeout !== undefined) {
-      timeout = opts.timeout === Infinity ? Infinity : validateInt(opts.timeout, 'options.timeout', 0, 0x7fffffff);
-    }
-    const abortSignal = validateAbortSignal(opts.abortSignal, 'options.abortSignal');
+    const e = escalationOptions(options);
     this.#assertOpen();
-    const exit = abortSignal === undefined ? this.#exit.then() : raceAbort(this.#exit, abortSignal);
-    if (abortSignal?.aborted) return exit;
-    this.kill(signal);
-    if (timeout === Infinity) return exit;
-    const timer = setTimeout(() => {
-      if (!this.#closed && !this.#done) this.kill(killSignal);
-    }, timeout);
-    const stop = () => clearTimeout(timer);
-    exit.then(stop, stop);
-    return exit;
+    const exit = e.abortSignal === undefined ? this.#exit.then() : raceAbort(this.#exit, e.abortSignal);
+    return escalate(exit, e, (signal) => this.kill(signal), () => !this.#closed && !this.#done);
   }
 
   /** Whether a pending `exited` keeps the event loop alive (the default). */
