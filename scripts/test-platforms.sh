@@ -22,11 +22,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 # A copy of the package as it would ship: tracked files, dist/, prebuilds/, no build/.
 TREE="$WORK/tree"
-mkdir -p "$TREE"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
-  while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$TREE"; done)
-cp -r "$ROOT/dist" "$TREE/dist"
-ln -s "$ROOT/node_modules" "$TREE/node_modules"
+bash "$SCRIPTS/stage-package.sh" "$TREE"
 
 log "prebuilds (x64 native, arm64 cross) with the glibc floor check"
 bash "$SCRIPTS/setup-arm64.sh" >/dev/null

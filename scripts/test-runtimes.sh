@@ -23,11 +23,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 log "pack: the tree as it ships, with the x64 prebuild"
 TREE="$WORK/tree"
-mkdir -p "$TREE"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
-  while IFS= read -r -d '' f; do [ -f "$f" ] && cp --parents "$f" "$TREE"; done)
-cp -r "$ROOT/dist" "$TREE/dist"
-ln -s "$ROOT/node_modules" "$TREE/node_modules"
+bash "$ROOT/scripts/stage-package.sh" "$TREE"
 case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; esac
 PKG_DIR="$TREE" bash "$ROOT/scripts/prebuild.sh" "$arch" >/dev/null
 tarball="$(cd "$TREE" && npm pack --ignore-scripts --silent --pack-destination "$WORK")"
