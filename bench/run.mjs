@@ -26,7 +26,11 @@ const USAGE = `usage: node bench/run.mjs [options]
   --readfile-ms N     readFile round length (default 500; quick 50)
   --rounds N          latency and spawn runs are split into N rounds, peers in turn
                       (default 5; quick 1)
-  --only LIST         comma list of sections: latency,spawn,heap,scale (default all)
+  --tree-size N       processes in the tree that is killed (default 1000; quick 20)
+  --tree-runs N       tree kills per peer (default 10; quick 2)
+  --tree-kill-runs N  of which the tree-kill package runs (default 3; quick 1)
+  --tree-spawns N     tree and plain spawns each (default 200; quick 10)
+  --only LIST         comma list of sections: latency,spawn,heap,scale,tree (default all)
   --out FILE          JSON output (default bench/results.json)
   --svg FILE          SVG output (default bench/results.svg)
   --strict            exit 1 when a goal is not met
@@ -55,6 +59,10 @@ function parseArgs(argv) {
       case '--idle-ms': o.idleMs = num(flag, value()); break;
       case '--readfile-ms': o.readFileMs = num(flag, value()); break;
       case '--rounds': o.rounds = num(flag, value()); break;
+      case '--tree-size': o.treeSize = num(flag, value()); break;
+      case '--tree-runs': o.treeRuns = num(flag, value()); break;
+      case '--tree-kill-runs': o.treeKillRuns = num(flag, value()); break;
+      case '--tree-spawns': o.treeSpawns = num(flag, value()); break;
       case '--only': o.only = value().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--out': o.out = path.resolve(value()); break;
       case '--svg': o.svg = path.resolve(value()); break;
@@ -63,11 +71,12 @@ function parseArgs(argv) {
     }
   }
   const d = o.quick
-    ? { runs: 10, spawns: 40, heapSpawns: 20, heapMiB: 64, heapLargeMiB: 0, scale: 200, idleMs: 100, readFileMs: 50, rounds: 1 }
-    : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, heapLargeMiB: 4096, scale: 10000, idleMs: 5000, readFileMs: 500, rounds: 5 };
+    ? { runs: 10, spawns: 40, heapSpawns: 20, heapMiB: 64, heapLargeMiB: 0, scale: 200, idleMs: 100, readFileMs: 50, rounds: 1, treeSize: 20, treeRuns: 2, treeKillRuns: 1, treeSpawns: 10 }
+    : { runs: 300, spawns: 2000, heapSpawns: 300, heapMiB: 1024, heapLargeMiB: 4096, scale: 10000, idleMs: 5000, readFileMs: 500, rounds: 5, treeSize: 1000, treeRuns: 10, treeKillRuns: 3, treeSpawns: 200 };
   for (const k of Object.keys(d)) o[k] ??= d[k];
-  o.only ??= ['latency', 'spawn', 'heap', 'scale'];
-  for (const s of o.only) if (!['latency', 'spawn', 'heap', 'scale'].includes(s)) throw new Error(`unknown section ${s}`);
+  o.treeKillRuns = Math.min(o.treeKillRuns, o.treeRuns);
+  o.only ??= ['latency', 'spawn', 'heap', 'scale', 'tree'];
+  for (const s of o.only) if (!['latency', 'spawn', 'heap', 'scale', 'tree'].includes(s)) throw new Error(`unknown section ${s}`);
   o.out ??= path.join(benchDir, 'results.json');
   o.svg ??= path.join(benchDir, 'results.svg');
   return o;
@@ -78,7 +87,7 @@ const log = (...a) => console.error('[bench]', ...a);
 
 // ---- preparation --------------------------------------------------------------------
 function compile(src, bin, flags = []) {
-  const sources = [src, path.join(benchDir, 'peers', 'pidfd_sys.h')];
+  const sources = [src, path.join(benchDir, 'peers', 'pidfd_sys.h'), path.join(benchDir, 'peers', 'peer_util.h')];
   if (existsSync(bin) && sources.every((f) => statSync(bin).mtimeMs >= statSync(f).mtimeMs)) return;
   mkdirSync(buildDir, { recursive: true });
   execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', bin, src], { stdio: 'inherit' });
@@ -207,10 +216,11 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-/** Runs a section worker in a fresh node; returns its BENCH-RESULT object. */
-function worker(file, args, nodeFlags = []) {
+/** Runs a section worker in a fresh node (under `prefix`, a command); returns its BENCH-RESULT object. */
+function worker(file, args, nodeFlags = [], prefix = []) {
   return new Promise((resolve, reject) => {
-    const child = cpSpawn(process.execPath, [...nodeFlags, path.join(benchDir, 'sections', file), JSON.stringify(args)], {
+    const command = [...prefix, process.execPath, ...nodeFlags, path.join(benchDir, 'sections', file), JSON.stringify(args)];
+    const child = cpSpawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: rootDir,
       detached: true, // its own process group (and session)
@@ -395,6 +405,52 @@ async function scaleSection() {
   return r;
 }
 
+const forktreeBin = path.join(buildDir, 'forktree');
+const cgroupKillBin = path.join(buildDir, 'cgroup_kill');
+const TREE_KILL_PEERS = { c: 'C cgroup.kill + POLLPRI populated 0', pidfd: 'pidfd tree.kill + tree.exited', 'tree-kill': 'tree-kill (npm)' };
+
+async function treeSection() {
+  log(`tree: ${opts.treeSpawns} tree and plain spawns; a ${opts.treeSize}-process tree killed ${opts.treeRuns} times per peer (tree-kill: ${opts.treeKillRuns})`);
+  // Under `reaper run`: the orphans of each killed tree must be reaped by someone.
+  const r = await worker(
+    'tree.mjs',
+    { size: opts.treeSize, fanout: 10, runs: opts.treeRuns, treeKillRuns: opts.treeKillRuns, spawns: opts.treeSpawns, warmup: opts.quick ? 1 : 3, forktree: forktreeBin, cgroupKill: cgroupKillBin },
+    [],
+    [reaperBin, 'run'],
+  );
+  const sum = (p, label) => {
+    if (p.skipped) return { label, skipped: p.skipped };
+    const out = { label, ...summary(p.samples_ns), ...p };
+    if (p.block_samples_ns) out.block_median_ns = median(p.block_samples_ns);
+    if (p.callback_samples_ns) out.callback_median_ns = median(p.callback_samples_ns);
+    if (p.survivors) out.survivors_total = p.survivors.reduce((a, b) => a + b, 0);
+    return out;
+  };
+  const spawn = { plain: sum(r.spawn.plain, 'pidfd.spawn'), tree: sum(r.spawn.tree, 'pidfd.spawn({ tree: true })') };
+  if (!spawn.tree.skipped) spawn.tree_vs_plain = spawn.tree.median_ns / spawn.plain.median_ns;
+  const kill = {};
+  for (const [name, label] of Object.entries(TREE_KILL_PEERS)) if (r.kill[name]) kill[name] = sum(r.kill[name], label);
+  const c = kill.c && !kill.c.skipped ? kill.c : null;
+  const ours = kill.pidfd && !kill.pidfd.skipped ? kill.pidfd : null;
+  for (const p of Object.values(kill)) {
+    if (p.skipped) continue;
+    if (c) p.median_vs_c = p.median_ns / c.median_ns;
+    if (ours) p.vs_pidfd = p.median_ns / ours.median_ns;
+  }
+  return {
+    what: 'pidfd.spawn with { tree: true } vs without, until exited; a tree of --tree-size processes (fanout 10) killed until empty',
+    size: r.size,
+    runs: r.runs,
+    tree_kill_runs: r.tree_kill_runs,
+    spawns: r.spawns,
+    interleaved: 'spawn peers alternate run by run; kill peers take turns run by run, in a rotating order',
+    cgroup_parent: r.cgroup_parent,
+    tree_method: r.tree_method ?? null,
+    spawn,
+    kill,
+  };
+}
+
 /** Share of all CPUs busy (not idle/iowait) over ms, from /proc/stat: other work on the machine. */
 async function cpuBusyPercent(ms) {
   const read = () => {
@@ -455,6 +511,14 @@ function goals(res) {
     add('scale', 'scale.idle_cpu', `idle CPU with ${sc.n} watches over ${sc.idle_ms} ms <= 0.1%`, sc.idle.cpu_percent, 0.1, sc.idle.cpu_percent <= 0.1, '%');
     add('scale', 'scale.storm_vs_c', `kill storm of ${sc.n} until all settled <= 1.5x C epoll`, sc.storm_vs_c, 1.5, sc.storm_vs_c <= 1.5, 'x');
     add('threadpool', 'threadpool.readfile_ratio', `readFile throughput with/without ${sc.n} watches ~1 (>= 0.9)`, sc.read_file.ratio, 0.9, sc.read_file.ratio >= 0.9, 'x');
+  }
+  const tr = res.tree;
+  if (tr) {
+    if (tr.spawn.tree_vs_plain !== undefined) add('tree', 'tree.spawn_vs_plain', 'tree spawn until exited <= 1.3x a plain spawn', tr.spawn.tree_vs_plain, 1.3, tr.spawn.tree_vs_plain <= 1.3, 'x');
+    const ours = tr.kill.pidfd;
+    if (ours && !ours.skipped && ours.median_vs_c !== undefined) add('tree', 'tree.kill_vs_c', `kill a ${tr.size}-process tree until exited <= 1.5x C cgroup.kill + populated wait`, ours.median_vs_c, 1.5, ours.median_vs_c <= 1.5, 'x');
+    const tk = tr.kill['tree-kill'];
+    if (ours && !ours.skipped && tk && !tk.skipped) add('tree', 'tree.tree_kill_vs_pidfd', `the same kill >= 10x faster than tree-kill (${tk.survivors_total} survivors)`, tk.vs_pidfd, 10, tk.vs_pidfd >= 10, 'x');
   }
   return g;
 }
@@ -549,6 +613,31 @@ function printReport(res) {
       ),
     );
   }
+  if (res.tree) {
+    const t = res.tree;
+    const ms = (ns) => (ns === undefined ? '-' : (ns / 1e6).toFixed(1));
+    out.push(`\n5. Process trees (cgroup parent ${t.cgroup_parent ?? 'none'}; pidfd tree method ${t.tree_method ?? '-'})`);
+    out.push(`spawn /bin/true until exited, ${t.spawns} of each, alternating, microseconds`);
+    out.push(
+      table(
+        Object.entries(t.spawn)
+          .filter(([k]) => k !== 'tree_vs_plain')
+          .map(([, p]) => (p.skipped ? [p.label, 'skipped', '', '', p.skipped] : [p.label, us(p.median_ns), us(p.p99_ns), us(p.block_median_ns), x(p.median_ns / t.spawn.plain.median_ns)])),
+        ['peer', 'median', 'p99', 'block med', 'vs plain'],
+      ),
+    );
+    out.push(`kill a ${t.size}-process tree until it is empty, ${t.runs} runs (tree-kill ${t.tree_kill_runs}), peers in turn, milliseconds`);
+    out.push(
+      table(
+        Object.values(t.kill).map((p) =>
+          p.skipped
+            ? [p.label, 'skipped', '', '', '', p.skipped]
+            : [p.label, ms(p.median_ns), ms(p.max_ns), x(p.median_vs_c), x(p.vs_pidfd), p.survivors ? `survivors ${p.survivors.join(',')}; callback ${ms(p.callback_median_ns)} ms` : ''],
+        ),
+        ['peer', 'median', 'max', 'vs C', 'vs pidfd', 'notes'],
+      ),
+    );
+  }
   out.push('\nGoals');
   out.push(table(res.goals.map((g) => [g.goal, `${g.unit === 'B' ? g.value.toFixed(0) : g.value.toFixed(3)}${g.unit === 'x' ? 'x' : ` ${g.unit}`}`, g.met ? 'yes' : 'NO']), ['goal', 'measured', 'met']));
   console.log(out.join('\n'));
@@ -559,6 +648,8 @@ async function main() {
   const t0 = Date.now();
   compile(path.join(benchDir, 'peers', 'limit.c'), limitBin);
   compile(path.join(benchDir, 'helpers', 'reaper.c'), reaperBin);
+  compile(path.join(benchDir, 'helpers', 'forktree.c'), forktreeBin);
+  compile(path.join(benchDir, 'peers', 'cgroup_kill.c'), cgroupKillBin);
   floorPeer = buildFloor();
   const snapshot = await snapshotLibrary();
   process.env.PIDFD_BENCH_LIB = snapshot.entry; // inherited by every worker
@@ -569,7 +660,7 @@ async function main() {
     machine: machineInfo(),
     library: snapshot.info,
   };
-  const sections = { latency: latencySection, spawn: spawnSection, heap: heapSection, scale: scaleSection };
+  const sections = { latency: latencySection, spawn: spawnSection, heap: heapSection, scale: scaleSection, tree: treeSection };
   results.section_seconds = {};
   results.machine.loadavg_before_section = {};
   results.machine.cpu_busy_percent_before_section = {};

@@ -5,7 +5,7 @@
 // "N passed, N failed" and exits non-zero on any failure.
 //   node bench/smoke.test.mjs
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,14 +31,14 @@ function assert(cond, message) {
 }
 const finite = (v, what) => assert(typeof v === 'number' && Number.isFinite(v), `${what} is not a finite number: ${v}`);
 
-/** pids of `sleep 1000` processes: the bench's victims look like this. */
+/** pids of `sleep 1000` and forktree processes: the bench's victims look like this. */
 function sleepers() {
   const out = new Set();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (path.basename(argv[0]) === 'sleep' && argv[1] === '1000') out.add(Number(entry));
+      if ((path.basename(argv[0]) === 'sleep' && argv[1] === '1000') || path.basename(argv[0]) === 'forktree') out.add(Number(entry));
     } catch {
       /* gone */
     }
@@ -72,7 +72,7 @@ try {
   // No bound on its duration: a loaded machine is slow, and timing claims live in the bench.
   console.log(`--quick took ${seconds.toFixed(1)} s`);
   check('the table is printed', () => {
-    for (const heading of ['Exit-notification latency', 'Spawn throughput', 'Scale', 'No threadpool', 'Goals']) {
+    for (const heading of ['Exit-notification latency', 'Spawn throughput', 'Scale', 'No threadpool', 'Process trees', 'Goals']) {
       assert(r.stdout.includes(heading), `no "${heading}" in stdout`);
     }
   });
@@ -129,6 +129,29 @@ try {
       finite(s.polling.cpu_percent, 'polling.cpu_percent');
       finite(s.read_file.ratio, 'read_file.ratio');
       assert(s.read_file.with_ops_per_s > 0 && s.read_file.without_ops_per_s > 0, 'readFile made no progress');
+    });
+    check('tree: every kill peer ran or says why not; tree-kill reports its survivors', () => {
+      const t = res.tree;
+      for (const name of ['c', 'pidfd', 'tree-kill']) {
+        const p = t.kill[name];
+        assert(p, `kill peer ${name} missing`);
+        if (p.skipped) {
+          assert(typeof p.skipped === 'string' && p.skipped.length > 0, `${name} skipped without a reason`);
+          continue;
+        }
+        const runs = name === 'tree-kill' ? t.tree_kill_runs : t.runs;
+        assert(p.samples_ns.length === runs, `${name}: ${p.samples_ns.length} samples of ${runs}`);
+        finite(p.median_ns, `${name}.median_ns`);
+        if (name === 'tree-kill') assert(p.survivors.length === runs, `tree-kill survivors: ${p.survivors}`);
+      }
+      if (t.cgroup_parent) {
+        assert(!t.kill.c.skipped, `C peer skipped with a cgroup parent: ${t.kill.c.skipped}`);
+        assert(!existsSync(t.cgroup_parent), `cgroup ${t.cgroup_parent} left behind`);
+      }
+      for (const name of ['plain', 'tree']) {
+        const p = t.spawn[name];
+        assert(p.skipped || p.samples_ns.length === t.spawns, `spawn ${name}: ${p.samples_ns?.length}`);
+      }
     });
     check('goals: each has a value, a target and a verdict', () => {
       assert(Array.isArray(res.goals) && res.goals.length >= 10, `${res.goals?.length} goals`);

@@ -68,6 +68,13 @@ export function invalidArgValue(name: string, value: unknown, reason: string): T
   return withCode(new TypeError(`The argument '${name}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE');
 }
 
+/** Node's AbortError, as child_process gives it for an aborted `signal` option. */
+export function abortError(reason: unknown): Error & { code: string } {
+  const err = withCode(new Error('The operation was aborted', { cause: reason }), 'ABORT_ERR');
+  err.name = 'AbortError';
+  return err;
+}
+
 export function unknownSignal(signal: string): TypeError & { code: string } {
   return withCode(new TypeError(`Unknown signal: ${signal}`), 'ERR_UNKNOWN_SIGNAL');
 }

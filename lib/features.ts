@@ -68,7 +68,7 @@ function probe(): NonNullable<typeof probed> {
   check('open', fd, (r) => r >= 0);
   // A child that cannot exec (no candidate paths): spawn() settles which clone method works.
   const out = new Int32Array(3);
-  check('spawnPidfd', native.spawn([], ['pidfd-probe'], [], null, new Int32Array(0), false, -1, -1, out, 0), (r) =>
+  check('spawnPidfd', native.spawn([], ['pidfd-probe'], [], null, new Int32Array(0), false, -1, -1, out, 0, -1, 0), (r) =>
     r === -ENOENT && native.spawnMethod() !== 2,
   );
   if (fd >= 0) {

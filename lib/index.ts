@@ -1,7 +1,10 @@
 // pidfd: Linux process handles for Node.js.
 export { open, Pidfd, type SignalScope, type TerminateOptions } from './pidfd';
 export { spawn, Subprocess, type SpawnOptions, type StdioOption } from './subprocess';
+export type { KillReason, SupervisionOptions } from './supervise';
 export { from } from './from-child';
+export { ProcessTree, tree, type TreeMethod, type TreeOptions, type TreeTerminateOptions } from './tree';
+import './subreaper-tree'; // registers the subreaper method with ./tree
 export { features, type Features } from './features';
 export type { ExitStatus } from './exit-status';
 export type { ProcessInfo } from './info';

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import { native } from './binding';
+import { cgroup2Mount, cgroupDir } from './cgroup';
 import { systemError } from './errors';
 import { hasFeature } from './features';
 
@@ -43,8 +44,9 @@ function fromKernel(fd: number): ProcessInfo {
 
 function cgroupIdFromProc(pid: number): number | null {
   try {
-    const line = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
-    return line ? fs.statSync(`/sys/fs/cgroup${line.slice(3)}`).ino : null;
+    const mount = cgroup2Mount(); // not always /sys/fs/cgroup (hybrid hosts: .../unified)
+    const dir = mount && cgroupDir(mount, fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    return dir ? fs.statSync(dir).ino : null;
   } catch {
     return null;
   }

@@ -42,6 +42,10 @@ export interface Native {
     gid: number,
     out: Int32Array,
     watchId: number,
+    /** -1 for none. cgroupFd: see trees. */
+    cgroupFd: number,
+    /** PR_SET_PDEATHSIG in the child before exec; 0 for none. */
+    deathSignal: number,
   ): number;
   /** Which clone method spawn() uses now: 0 clone3, 1 clone(CLONE_PIDFD), 2 fork + pidfd_open */
   spawnMethod(): number;
@@ -62,4 +66,24 @@ export interface Native {
    * (one or more calls per loop turn; the array is overwritten after the callback returns).
    */
   setExitCallback(callback: (count: number) => void): Int32Array;
+
+  // Process trees (src/cgroup.cc, src/subreaper.cc). spawn()'s cgroupFd is a directory fd
+  // from openCgroupFile: the child starts in that cgroup (clone3 CLONE_INTO_CGROUP, Linux
+  // 5.7); when that fails nothing is started and out[2] is 10 (the stage).
+  /** open(path, O_RDONLY|O_CLOEXEC, |O_DIRECTORY when directory) → fd | -errno */
+  openCgroupFile(path: string, directory: boolean): number;
+  /**
+   * Watches a cgroup.events fd (POLLPRI); once "populated 0" the directory dir (and any empty
+   * cgroups below it) is removed and [id, -1, 0 or -errno of the rmdir] delivered. The
+   * watcher owns the fd on success. → 0 | -errno
+   */
+  watchCgroup(eventsFd: number, id: number, ref: boolean, dir: string): number;
+  /** cgroup.events now: 1 populated | 2 frozen, or -errno */
+  cgroupEvents(eventsFd: number): number;
+  /** Blocks until (cgroupEvents & mask) === want: 1, or 0 after timeoutMs, or -errno */
+  awaitCgroupEvents(eventsFd: number, mask: number, want: number, timeoutMs: number): number;
+  /** One tree more (on) or fewer needs this process to be a child subreaper: prctl(PR_SET_CHILD_SUBREAPER) on the first and after the last, process-wide → 0 | -errno */
+  setChildSubreaper(on: boolean): number;
+  /** prctl(PR_GET_CHILD_SUBREAPER) → 1 | 0 | -errno */
+  childSubreaper(): number;
 }

@@ -7,12 +7,14 @@ import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
+import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
+import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
 export type StdioOption = 'pipe' | 'ignore' | 'inherit';
 
-export interface SpawnOptions {
+export interface SpawnOptions extends SupervisionOptions {
   /** Working directory of the child (default: ours). */
   cwd?: string | URL;
   /** Environment of the child (default: process.env); its PATH is used for the lookup. */
@@ -25,7 +27,11 @@ export interface SpawnOptions {
   detached?: boolean;
   uid?: number;
   gid?: number;
+  /** Contain the child and everything it starts as one ProcessTree (README "Process trees"). */
+  tree?: boolean | TreeOptions;
 }
+
+const kSetTree = Symbol('pidfd.setTree');
 
 /** A child process started by spawn(): a Pidfd whose exit status is always known. */
 export class Subprocess extends Pidfd {
@@ -36,6 +42,9 @@ export class Subprocess extends Pidfd {
   readonly stdio: Array<net.Socket | null>;
   readonly spawnfile: string;
   readonly spawnargs: string[];
+  /** Set when the `timeout` or `signal` option killed the child (or its tree). */
+  killedBy: KillReason | null = null;
+  #tree: ProcessTree | null = null;
 
   /** @internal */
   constructor(token: symbol, pid: number, fd: number, watch: number, streams: Array<net.Socket | null>, file: string, argv: string[]) {
@@ -53,10 +62,33 @@ export class Subprocess extends Pidfd {
       this.exited.then(() => stdin.destroy(), () => stdin.destroy());
     }
   }
+
+  /** The child's process tree with the `tree` option, else null. */
+  get tree(): ProcessTree | null {
+    return this.#tree;
+  }
+
+  /** @internal */
+  [kSetTree](tree: ProcessTree): void {
+    this.#tree = tree;
+  }
+
+  /** Also the tree's: a pending `tree.exited` keeps the event loop alive too. */
+  override ref(): this {
+    super.ref();
+    this.#tree?.ref();
+    return this;
+  }
+
+  override unref(): this {
+    super.unref();
+    this.#tree?.unref();
+    return this;
+  }
 }
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
-const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open'];
+const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl'];
 const kStageExec = 7;
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
@@ -118,6 +150,8 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const uid = opts.uid === undefined ? -1 : validateInt(opts.uid, 'options.uid', 0, 0xfffffffe);
   const gid = opts.gid === undefined ? -1 : validateInt(opts.gid, 'options.gid', 0, 0xfffffffe);
   const slots = stdioSlots(opts.stdio);
+  const supervision = supervisionOptions(opts);
+  const tree = treeOptions(opts.tree);
   // The main thread's process.env is the C environ: the child can have it without a copy.
   const envp = opts.env === undefined && isMainThread ? null : envPairs(env);
 
@@ -145,16 +179,33 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
 
   const out = new Int32Array(3);
   const watch = watchId();
-  const r = native.spawn(candidates(file, env), [argv0, ...argList], envp, cwd, theirs, detached, uid, gid, out, watch);
+  const paths = candidates(file, env);
+  const argv = [argv0, ...argList];
+  let cgroupFd = -1;
+  try {
+    if (tree !== null) cgroupFd = prepareTree(tree);
+  } catch (err) {
+    closeAll(ours);
+    closeAll(childEnds);
+    throw err;
+  }
+  // A subreaper tree's root gets a session of its own: its orphans can then be told from
+  // children this process forked (lib/subreaper-tree.ts).
+  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, supervision.deathSignal);
+  if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
+    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, supervision.deathSignal);
+  }
   closeAll(childEnds);
   if (r < 0) {
     closeAll(ours);
+    if (tree !== null) abandonTree(tree);
     const stage = out[2];
     const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
       path: stage === 6 ? (cwd as string) : file,
       spawnargs: argList,
     });
     if (stage === kStageExec || stage === 1) err.syscall = `spawn ${file}`;
+    if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
     throw err;
   }
 
@@ -162,5 +213,8 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     if (fd < 0) return null;
     return new net.Socket({ fd, readable: i !== 0, writable: i !== 1 && i !== 2 });
   });
-  return new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
+  const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
+  if (tree !== null) child[kSetTree](startTree(tree, child.pid));
+  supervise(child, supervision, (reason) => (child.killedBy ??= reason));
+  return child;
 }

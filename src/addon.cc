@@ -16,6 +16,8 @@ Napi::Value PendingWatches(const Napi::CallbackInfo& info);
 Napi::Value GetInfo(const Napi::CallbackInfo& info);
 Napi::Value Stat(const Napi::CallbackInfo& info);
 Napi::Value ProbeExitRecord(const Napi::CallbackInfo& info);
+void RegisterCgroup(Napi::Env env, Napi::Object exports);     // cgroup.cc
+void RegisterSubreaper(Napi::Env env, Napi::Object exports);  // subreaper.cc
 
 static Napi::Value Result(const Napi::CallbackInfo& info, long r) {
   return Napi::Number::New(info.Env(), static_cast<double>(r));
@@ -104,6 +106,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"setExitCallback", SetExitCallback},
   };
   for (const auto& f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
+  RegisterCgroup(env, exports);
+  RegisterSubreaper(env, exports);
   return exports;
 }
 

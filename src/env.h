@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +42,7 @@ struct Env {
   std::vector<ExitEvent> pending;
 
   std::unordered_map<int32_t, Watch*> watches;
+  std::unordered_map<int32_t, std::string> cgroup_dirs;  // cgroup.cc: a tree watch's directory
   ReapWaiter* reap_waiter = nullptr;  // exit_record.cc, created on first use
   std::unique_ptr<char[]> spawn_stack;  // spawn.cc: the vfork child's stack, reused
   size_t open_handles = 0;  // uv handles (watches + flush) not yet closed

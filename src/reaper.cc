@@ -1,13 +1,16 @@
 // Children whose environment is gone (a worker terminated while they ran) still have to be
 // reaped, or they stay zombies for the life of the process. No loop is left to watch them,
-// so one process-wide thread does, started the first time it is needed.
+// so one process-wide thread does, started the first time it is needed. It also removes the
+// cgroups of such an environment's process trees once they are empty.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <uv.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "cgroup.h"
 #include "reaper.h"
 #include "syscalls.h"
 
@@ -16,8 +19,9 @@ namespace pidfd {
 namespace {
 
 struct Orphan {
-  int fd;   // pidfd of an unreaped child of ours
+  int fd;   // pidfd of an unreaped child of ours, or a tree's cgroup.events
   int pid;  // for kernels whose waitid has no P_PIDFD
+  std::string cgroup_dir;  // set for a tree: removed once it is empty
 };
 uv_once_t init_once = UV_ONCE_INIT;
 uv_mutex_t mutex;
@@ -31,8 +35,14 @@ void Init() {
   wake_fd = eventfd(0, EFD_CLOEXEC);
 }
 
-// Reaps the child if it has exited; returns true when the pidfd is done with.
+// Reaps the child (removes the empty cgroup) if it has exited; true when the fd is done with.
 bool TryReap(const Orphan& orphan) {
+  if (!orphan.cgroup_dir.empty()) {
+    int bits = CgroupEvents(orphan.fd);
+    if (bits >= 0 && (bits & kCgroupPopulated)) return false;
+    RemoveCgroup(orphan.cgroup_dir.c_str());
+    return true;
+  }
   siginfo_t si;
   memset(&si, 0, sizeof si);
   long r = sys_wait_child(orphan.fd, orphan.pid, &si, WEXITED | WNOHANG);
@@ -44,7 +54,9 @@ void Run(void*) {
   for (;;) {
     uv_mutex_lock(&mutex);
     fds.assign(1, {wake_fd, POLLIN, 0});
-    for (const Orphan& orphan : orphans) fds.push_back({orphan.fd, POLLIN, 0});
+    for (const Orphan& orphan : orphans) {
+      fds.push_back({orphan.fd, static_cast<short>(orphan.cgroup_dir.empty() ? POLLIN : POLLPRI), 0});
+    }
     uv_mutex_unlock(&mutex);
     if (poll(fds.data(), fds.size(), -1) < 0) continue;
     if (fds[0].revents) {
@@ -70,17 +82,14 @@ void Run(void*) {
   }
 }
 
-}  // namespace
-
-void AdoptOrphan(int pidfd, int pid) {
-  Orphan orphan{pidfd, pid};
+void Adopt(Orphan orphan) {
   if (TryReap(orphan)) {
-    sys_close(pidfd);
+    sys_close(orphan.fd);
     return;
   }
   uv_once(&init_once, Init);
   uv_mutex_lock(&mutex);
-  orphans.push_back(orphan);
+  orphans.push_back(std::move(orphan));
   if (!started) {
     static uv_thread_t thread;  // never joined: it serves the process until exit
     started = uv_thread_create(&thread, Run, nullptr) == 0;
@@ -91,5 +100,11 @@ void AdoptOrphan(int pidfd, int pid) {
     // the eventfd cannot overflow at one write per orphan
   }
 }
+
+}  // namespace
+
+void AdoptOrphan(int pidfd, int pid) { Adopt(Orphan{pidfd, pid, std::string()}); }
+
+void AdoptOrphanCgroup(int events_fd, const std::string& dir) { Adopt(Orphan{events_fd, 0, dir}); }
 
 }  // namespace pidfd

@@ -8,6 +8,7 @@
 //      race-free because nobody else reaps a child we have not waited for.
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
 #include <atomic>
 #include <cstring>
@@ -80,9 +81,12 @@ namespace pidfd {
 
 namespace {
 
-struct CloneArgs {  // struct clone_args, CLONE_ARGS_SIZE_VER0 (64 bytes)
+struct CloneArgs {  // struct clone_args up to CLONE_ARGS_SIZE_VER2 (88 bytes)
   uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+  uint64_t set_tid, set_tid_size, cgroup;  // VER1 (5.5), VER2 (5.7): passed only with a cgroup
 };
+constexpr size_t kCloneArgsSizeVer0 = 64;
+static_assert(sizeof(CloneArgs) == 88, "CLONE_ARGS_SIZE_VER2");
 
 constexpr size_t kStackSize = 64 * 1024;
 
@@ -95,6 +99,8 @@ struct ChildSetup {
   std::vector<int> stdio;  // stdio[i] becomes fd i; -1 opens /dev/null
   bool setsid = false;
   long uid = -1, gid = -1;
+  int death_signal = 0;  // PR_SET_PDEATHSIG, 0 for none
+  long parent = 0;       // our pid before the clone: the child checks it still has us
   bool handlers_cleared = false;  // CLONE_CLEAR_SIGHAND did the handled signals
   int report_fd = -1;  // fork path: write the failure here; otherwise into the fields below
   volatile int err = 0;
@@ -152,6 +158,18 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
   stage = kStageChdir;
   if (c->cwd != nullptr && syscall(SYS_chdir, c->cwd) < 0) goto fail;
 
+  // After setuid/setgid, which clear the death signal. prctl(2): it is sent when the
+  // creating *thread* exits, which in a worker is the worker's thread (README). That
+  // thread waits for our exec on every path (CLONE_VFORK, or the fork path's report
+  // pipe), so only the death of the whole process can come first: then getppid() is no
+  // longer the pid captured before the clone, and we exit. The setting is per task, so
+  // under CLONE_VM it is ours alone.
+  stage = kStageDeathSignal;
+  if (c->death_signal != 0) {
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, c->death_signal, 0, 0, 0) < 0) goto fail;
+    if (syscall(SYS_getppid) != c->parent) syscall(SYS_exit, 127);
+  }
+
   {
     unsigned long empty_mask = 0;
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr, 8);
@@ -187,20 +205,28 @@ fail:
 // Which method worked last; a failing one is never retried in this process.
 std::atomic<int> g_method{kMethodClone3};
 
-long Clone3(ChildSetup* c, void* stack, int* pidfd) {
+// With cgroup_fd >= 0 the child starts in that cgroup (CLONE_INTO_CGROUP, Linux 5.7): from
+// its first instant, so nothing it forks can be outside it.
+long Clone3(ChildSetup* c, void* stack, int* pidfd, int cgroup_fd) {
   CloneArgs args;
   memset(&args, 0, sizeof args);
   args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+  size_t size = kCloneArgsSizeVer0;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    size = sizeof args;
+  }
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
   args.stack = reinterpret_cast<uint64_t>(stack);
   args.stack_size = kStackSize;
   c->handlers_cleared = true;
-  long r = pidfd_clone3_vm(&args, sizeof args, ChildMain, c);
+  long r = pidfd_clone3_vm(&args, size, ChildMain, c);
   if (r == -EINVAL) {  // Linux 5.3/5.4 lack CLONE_CLEAR_SIGHAND: the child resets them all
     args.flags &= ~CLONE_CLEAR_SIGHAND;
     c->handlers_cleared = false;
-    r = pidfd_clone3_vm(&args, sizeof args, ChildMain, c);
+    r = pidfd_clone3_vm(&args, size, ChildMain, c);
   }
   if (r < 0) c->handlers_cleared = false;
   return r;
@@ -281,7 +307,7 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 }  // namespace
 
 // spawn(paths, argv, envp|null, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array,
-//       watchId) -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
+//       watchId, cgroupFd, deathSignal) -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
 //   envp null passes our own environ (the main thread's process.env) without copying it.
 //   The child is watched (and so always reaped) under watchId from this call on: no
 //   interruption of the JS that follows can leave it unowned.
@@ -306,10 +332,14 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   c.envp = Pointers(envp);
   c.env = own_environ ? environ : c.envp.data();
   if (has_cwd) c.cwd = cwd.c_str();
+  const int cgroup_fd = IntArg(info, 10, -1);  // -1: none. info[11], deathSignal: see supervise
   c.stdio.assign(stdio, stdio + stdio_count);
   c.setsid = BoolArg(info, 5);
   c.uid = Int64Arg(info, 6);
   c.gid = Int64Arg(info, 7);
+  // info[10], cgroupFd: see trees.
+  c.death_signal = IntArg(info, 11, 0);
+  c.parent = syscall(SYS_getpid);
 
   // The child's stack: one per environment (that is, per thread), reused. The child is
   // done with it once the parent resumes (CLONE_VFORK).
@@ -325,8 +355,14 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   int pidfd = -1;
   int method = g_method.load(std::memory_order_relaxed);
   long pid = -ENOSYS;
-  if (method == kMethodClone3) {
-    pid = Clone3(&c, stack, &pidfd);
+  if (cgroup_fd >= 0) {
+    // Only clone3 can start a child inside a cgroup, and moving it there after the start
+    // (cgroup.procs) would race with its first fork: fail instead, and say so (JS falls
+    // back to another tree method). The cached method is left alone.
+    pid = Clone3(&c, stack, &pidfd, cgroup_fd);
+    method = -1;
+  } else if (method == kMethodClone3) {
+    pid = Clone3(&c, stack, &pidfd, -1);
     if (ShouldFallBack(pid)) method = kMethodClone;
   }
   if (method == kMethodClone) {
@@ -335,10 +371,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   if (method == kMethodFork) pid = ForkThenOpen(&c, &pidfd);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, 8);
-  g_method.store(method, std::memory_order_relaxed);
+  if (method >= 0) g_method.store(method, std::memory_order_relaxed);
 
   if (pid < 0) {
-    out[2] = kStageClone;
+    out[2] = cgroup_fd >= 0 ? kStageCgroup : kStageClone;
     return Napi::Number::New(env, pid);
   }
   if (c.err != 0) {  // the child has exited, or been killed
@@ -354,7 +390,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   out[0] = static_cast<int32_t>(pid);
   out[1] = pidfd;
-  out[2] = method;
+  out[2] = method >= 0 ? method : kMethodClone3;
   return Napi::Number::New(env, 0);
 }
 

@@ -16,6 +16,8 @@ enum SpawnStage {
   kStageChdir = 6,
   kStageExec = 7,
   kStagePidfd = 8,   // fork path: pidfd_open on the new child
+  kStageDeathSignal = 9,  // prctl(PR_SET_PDEATHSIG)
+  kStageCgroup = 10,  // clone3(CLONE_INTO_CGROUP) failed: no child was started
 };
 
 enum SpawnMethod { kMethodClone3 = 0, kMethodClone = 1, kMethodFork = 2 };

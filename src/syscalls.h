@@ -37,6 +37,13 @@
 #ifndef CLONE_CLEAR_SIGHAND
 #define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef PR_SET_CHILD_SUBREAPER
+#define PR_SET_CHILD_SUBREAPER 36
+#define PR_GET_CHILD_SUBREAPER 37
+#endif
 
 // PIDFD_GET_INFO = _IOWR(0xFF, 11, struct pidfd_info); the kernel matches type and number
 // whatever size the caller encodes, so we always pass our 72-byte layout.

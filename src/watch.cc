@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "args.h"
+#include "cgroup.h"
 #include "exit_record.h"
 #include "reaper.h"
 #include "syscalls.h"
@@ -24,6 +25,7 @@ static void Close(Watch* w) {
   if (w->closing) return;
   w->closing = true;
   ForgetReap(w);
+  if (w->mode == kModeCgroup) ForgetCgroup(w);
   w->env->watches.erase(w->id);
   uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), OnClosed);
 }
@@ -82,6 +84,12 @@ static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   Watch* w = static_cast<Watch*>(handle->data);
   if (w->fired) return;  // still in epoll until its delivery is done (StopDelivered)
   ExitEvent event{w->id, -1, status < 0 ? status : 0};
+  if (status == 0 && w->mode == kModeCgroup) {  // a cgroup.events change: is the tree empty?
+    int bits = CgroupEvents(w->fd);
+    if (bits >= 0 && (bits & kCgroupPopulated)) return;
+    event.error = bits < 0 ? bits : CgroupEmptied(w);
+    return Deliver(w, event);
+  }
   if (status == 0 && w->mode == kModeReap && !Reap(w, &event)) return;  // not a zombie yet
   if (status == 0 && w->mode != kModeReap && PeekChildStatus(w, &event)) return Deliver(w, event);
   if (status == 0 && w->mode == kModeRecord) {
@@ -112,7 +120,7 @@ int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record
   w->record_wait_ms = record_wait_ms;
   w->pid = pid;
   siginfo_t si;
-  w->own_child = mode != kModeReap && PeekChild(fd, &si) == 0;  // asked once, not per exit
+  w->own_child = mode != kModeReap && mode != kModeCgroup && PeekChild(fd, &si) == 0;  // asked once, not per exit
   int r = uv_poll_init(s->loop, &w->poll, fd);  // fails before the handle exists
   if (r != 0) {
     delete w;
@@ -122,12 +130,14 @@ int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record
   s->Disown(fd);  // the watcher owns it now
   s->open_handles++;
   s->watches[id] = w;
-  r = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  // A regular file always polls readable: a cgroup.events change comes as POLLPRI.
+  r = uv_poll_start(&w->poll, mode == kModeCgroup ? UV_PRIORITIZED : UV_READABLE, OnReadable);
   if (r != 0) {
     w->fd = -1;  // still the caller's: the close callback must not close it
     Close(w);
     return r;
   }
+  if (mode == kModeCgroup) OnReadable(&w->poll, 0, 0);  // emptied before we looked?
   if (!ref) uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
   return 0;
 }
@@ -147,11 +157,12 @@ static Watch* Find(const Napi::CallbackInfo& info) {
 }
 
 // unwatch(id): the handle is closed. An unreaped child of ours stays watched, unref'd,
-// until it exits and is reaped, so closing a handle never leaves a zombie behind.
+// until it exits and is reaped, so closing a handle never leaves a zombie behind; a tree's
+// cgroup likewise, until it is empty and removed.
 Napi::Value StopWatch(const Napi::CallbackInfo& info) {
   Watch* w = Find(info);
   if (w != nullptr) {
-    if (w->mode == kModeReap && !w->fired) {
+    if ((w->mode == kModeReap || w->mode == kModeCgroup) && !w->fired) {
       w->orphaned = true;
       uv_unref(reinterpret_cast<uv_handle_t*>(&w->poll));
     } else {
@@ -187,9 +198,10 @@ void CloseAllWatches(Env* s) {
   std::vector<Watch*> all;
   for (auto& entry : s->watches) all.push_back(entry.second);
   for (Watch* w : all) {
-    if (w->mode == kModeReap && !w->fired) {
+    if ((w->mode == kModeReap || w->mode == kModeCgroup) && !w->fired) {
       uv_poll_stop(&w->poll);  // out of epoll before the fd changes hands
-      AdoptOrphan(w->fd, w->pid);
+      if (w->mode == kModeReap) AdoptOrphan(w->fd, w->pid);
+      else AdoptCgroupWatch(w);
       w->fd = -1;
     }
     Close(w);

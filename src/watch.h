@@ -10,6 +10,7 @@ enum WatchMode {
   kModePlain = 0,   // report the exit; the status is not ours to know
   kModeReap = 1,    // our own child: collect its status with waitid(P_PIDFD)
   kModeRecord = 2,  // someone else's: wait (bounded) for its reap, then read the exit record
+  kModeCgroup = 3,  // fd is a cgroup.events file: fires once "populated 0" (POLLPRI)
 };
 
 struct Watch {

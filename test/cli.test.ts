@@ -584,7 +584,53 @@ describe('pidfd run', () => {
   });
 });
 
-describe('the CI recipe of the README', () => {
+describe('process trees: run --tree, kill --tree', () => {
+  it('run --tree returns only once the tree is empty, with the root\'s status', async () => {
+    const file = path.join(os.tmpdir(), `pidfd-cli-tree-${process.pid}`);
+    fs.rmSync(file, { force: true });
+    try {
+      const result = await cli(['run', '--tree', '--', 'sh', '-c', `(sleep 0.5; touch ${file}) >/dev/null 2>&1 & exit 3`]);
+      expect(result.code).toBe(3);
+      expect(fs.existsSync(file)).toBe(true);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('run --tree --timeout ends the whole tree, a setsid daemon included, and exits 124', async () => {
+    const result = await cli(['run', '--tree', '--timeout', '300ms', '--', 'sh', '-c', 'setsid sleep 1000 & echo $!; sleep 1000']);
+    expect(result.code).toBe(124);
+    const daemon = Number(result.stdout.trim());
+    await until(() => procState(daemon) === null, 'the daemon gone', 30_000);
+  });
+
+  it('run --tree forwards SIGTERM to the whole tree', async () => {
+    const run = cpSpawn(process.execPath, [bin, 'run', '--tree', '--', 'sh', '-c', 'setsid sleep 1000 & echo $!; wait'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(run);
+    let output = '';
+    run.stdout!.on('data', (chunk) => (output += chunk));
+    const exit = once(run, 'exit');
+    await until(() => output.includes('\n'), 'the daemon pid');
+    const daemon = Number(output.trim());
+    run.kill('SIGTERM');
+    expect((await exit)[0]).toBe(143);
+    await until(() => procState(daemon) === null, 'the daemon gone', 30_000);
+  });
+
+  it('kill --tree PID:INODE signals the process and its setsid descendants', async () => {
+    const { child, output } = await bashChild('setsid sleep 1000 & echo $!; echo ready; wait');
+    const daemon = Number(output().split('\n')[0]);
+    const exit = once(child, 'exit');
+    const result = await cli(['kill', '--tree', '--signal', 'KILL', `${child.pid}:${inodeOf(child.pid!)}`]);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await exit).toEqual([null, 'SIGKILL']);
+    await until(() => procState(daemon) === null, 'the daemon gone', 30_000);
+  });
+});
+
+describe('the CI recipe of docs/cli.md', () => {
   it('starts a server under pidfd run, and later stops it and requires its clean exit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pidfd-ci-'));
     try {

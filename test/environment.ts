@@ -1,8 +1,11 @@
 // What the machine running the suite gives: the kernel version, pidfd.features, qemu-user.
 // A test that needs something the machine lacks is skipped through skip(), which prints why,
 // so a skip is never silent and never counted as a pass.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as pidfd from '../dist/index.mjs';
+import { ownCgroupDir } from '../dist/cgroup.js';
 
 export type FeatureName = keyof typeof pidfd.features;
 
@@ -58,3 +61,15 @@ export function lacks(...names: FeatureName[]): boolean {
 export function skipUnderQemu(reason: string): boolean {
   return skip(qemu, `[qemu-user] ${reason}`);
 }
+
+/** True when this process may create cgroups in its own cgroup v2 directory (the cgroup tree method). */
+export const cgroupWritable: boolean = (() => {
+  const dir = ownCgroupDir();
+  if (dir === null) return false;
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return fs.existsSync(path.join(dir, 'cgroup.procs'));
+  } catch {
+    return false;
+  }
+})();

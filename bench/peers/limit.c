@@ -32,30 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peer_util.h"
+
 #include "pidfd_sys.h"
 
 #define SETTLE_NS 5000000L /* let the child reach clock_nanosleep */
 
 extern char **environ;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("limit: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		die("clock_gettime: %s", strerror(errno));
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static long parse_pos(const char *s, const char *what)
 {

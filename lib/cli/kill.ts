@@ -1,5 +1,5 @@
 // pidfd kill: send a signal through a pidfd, so it reaches the process named and no other.
-import { type Pidfd } from '../index';
+import { type Pidfd, tree as processTree } from '../index';
 import { type Command, Failure, parseArgs, parseSignal, UsageError } from './args';
 import { describeError, print, printError } from './io';
 import { openTarget, parseTarget } from './target';
@@ -12,11 +12,14 @@ process whose pid has been reused since is refused and nothing is sent to it.
 Options:
   -s, --signal SIG  the signal: a name (SIGTERM, TERM, term) or a number (default SIGTERM;
                     0 checks that the process is still running)
+      --tree        signal the process and all its descendants (found through /proc,
+                    each checked to still be its parent's child before the signal, the
+                    tree stopped meanwhile so nothing forks away)
   -h, --help        show this help
 
 Exit status: 0 when every process was signalled, else 1 (the others are still signalled).`;
 
-const spec = { signal: { short: 's', value: true }, help: { short: 'h' } };
+const spec = { signal: { short: 's', value: true }, tree: {}, help: { short: 'h' } };
 
 async function main(argv: readonly string[]): Promise<number> {
   const { options, positionals } = parseArgs(argv, spec);
@@ -44,7 +47,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   for (const [arg, handle] of opened) {
     try {
-      if (!handle.kill(signal)) fail(`${arg}: the process has already exited`);
+      if (options.tree) {
+        const tree = processTree(handle);
+        try {
+          if (tree.kill(signal) === 0) fail(`${arg}: the process has already exited`);
+        } finally {
+          tree.close();
+        }
+      } else if (!handle.kill(signal)) fail(`${arg}: the process has already exited`);
     } catch (err) {
       fail(`${arg}: ${describeError(err)}`);
     } finally {

@@ -19,6 +19,10 @@ Options:
   -s, --signal SIG           the signal to send at the timeout (default SIGTERM)
   -k, --kill-after DURATION  send SIGKILL if COMMAND still runs DURATION after the signal
                              (default 5s; 0: never)
+      --tree                 contain COMMAND and everything it starts (a cgroup of its own,
+                             else this process as subreaper): the timeout and forwarded
+                             signals go to the whole tree, and pidfd run returns only once
+                             the tree is empty
       --json                 once COMMAND has ended, print how it ended and how long it
                              took as a JSON line on stderr
   -h, --help                 show this help
@@ -31,14 +35,15 @@ const spec = {
   timeout: { short: 't', value: true },
   signal: { short: 's', value: true },
   'kill-after': { short: 'k', value: true },
+  tree: {},
   json: {},
   help: { short: 'h' },
 };
 
 /** Spawns the command; when it cannot run, says why and returns the exit status for that. */
-function start(file: string, args: string[]): Subprocess | number {
+function start(file: string, args: string[], tree: boolean): Subprocess | number {
   try {
-    return spawn(file, args, { stdio: 'inherit' });
+    return spawn(file, args, { stdio: 'inherit', tree });
   } catch (err) {
     const code = (err as { code?: string }).code;
     const status = code === 'ENOENT' ? EXIT_NOT_FOUND : code === 'EACCES' || code === 'ENOEXEC' ? EXIT_CANNOT_EXECUTE : 0;
@@ -64,21 +69,23 @@ async function main(argv: readonly string[]): Promise<number> {
   // The handlers come first: a signal that arrives during the spawn waits in libuv's queue and
   // is forwarded once spawn() has returned, instead of killing us and orphaning the command.
   let child: Subprocess | undefined;
-  const forward = (name: NodeJS.Signals) => child?.kill(name);
+  const forward = (name: NodeJS.Signals) => (child?.tree ? child.tree.kill(name) : child?.kill(name));
   for (const name of FORWARDED) process.on(name, forward);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const started = start(positionals[0], positionals.slice(1));
+    const started = start(positionals[0], positionals.slice(1), options.tree === true);
     if (typeof started === 'number') return started;
     child = started;
     let timedOut = false;
     if (timeout > 0) {
       timer = setTimeout(() => {
         timedOut = true;
-        started.terminate({ signal, timeout: killAfter === 0 ? Infinity : killAfter }).catch(() => {});
+        const target = started.tree ?? started;
+        target.terminate({ signal, timeout: killAfter === 0 ? Infinity : killAfter }).catch(() => {});
       }, timeout);
     }
     const status = await child.exited;
+    await child.tree?.exited; // like systemd-run --scope --wait: until the tree is empty
     const exitCode = timedOut
       ? EXIT_TIMEOUT
       : status.signal !== null
@@ -93,6 +100,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } finally {
     clearTimeout(timer);
     for (const name of FORWARDED) process.off(name, forward);
+    child?.tree?.close();
     child?.close();
   }
 }

@@ -4,12 +4,13 @@ import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type HelperName = 'seccomp-run' | 'signal-storm' | 'sleepers' | 'threads' | 'zombie';
+export type HelperName = 'seccomp-run' | 'signal-storm' | 'sleepers' | 'subreaper' | 'threads' | 'zombie';
 
 const HELPERS: Record<HelperName, { pthread: boolean }> = {
   'seccomp-run': { pthread: false },
   'signal-storm': { pthread: false },
   sleepers: { pthread: false },
+  subreaper: { pthread: false },
   threads: { pthread: true },
   zombie: { pthread: false },
 };

@@ -1,0 +1,465 @@
+// Process trees: a child and everything it starts, contained, signalled and awaited as one.
+// Two methods: a cgroup v2 of its own (the child starts inside it, CLONE_INTO_CGROUP), or,
+// where no writable cgroup2 exists, this process as a child subreaper walking /proc
+// (lib/subreaper-tree.ts). README "Process trees" states what each one guarantees.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { constants } from 'node:os';
+import { native } from './binding';
+import { closedError, invalidArgType, invalidArgValue, systemError } from './errors';
+import { processInfo } from './info';
+import { signalNumber } from './signals';
+import { validateAbortSignal, validateCString, validateInt, validateObject, validatePid } from './validate';
+import { adoptWatch, release, track, untrack, watchId, type ExitListener, type Resources } from './watcher';
+import { cgroup2Mount, cgroupDir, cgroupIds, cgroupPids, createTreeCgroup, discardTreeCgroup, ownCgroupDir, treeParent, type TreeCgroup } from './cgroup';
+import { open, Pidfd } from './pidfd';
+
+export type TreeMethod = 'cgroup' | 'subreaper';
+
+export interface TreeOptions {
+  /** The cgroup v2 directory to create the tree's cgroup under (default: this process's own cgroup). */
+  cgroup?: string;
+  /** Force a method; by default the cgroup method where it works, else the subreaper method. */
+  method?: TreeMethod;
+}
+
+export interface TreeTerminateOptions {
+  /** Sent to every member first. Default 'SIGTERM'. */
+  signal?: NodeJS.Signals | number;
+  /** Milliseconds to wait for the tree to empty before sending killSignal. Default 5000; Infinity never escalates. */
+  timeout?: number;
+  /** Sent to every member left when the timeout expires. Default 'SIGKILL'. */
+  killSignal?: NodeJS.Signals | number;
+  /** Stops waiting (rejecting with its reason) and cancels the escalation. */
+  abortSignal?: AbortSignal;
+}
+
+const { EINVAL } = constants.errno;
+const SIGKILL = 9;
+const FROZEN = 2;
+/** How long kill() waits, blocking, for the freezer: it settles in well under a millisecond. */
+const FREEZE_WAIT_MS = 2000;
+const noop = () => {};
+
+/** A child, everything it starts, and everything those start. */
+export abstract class ProcessTree {
+  abstract readonly method: TreeMethod;
+  /** The tree's cgroup directory on the cgroup method (removed once the tree is empty), else null. */
+  abstract readonly cgroup: string | null;
+  /** The pid of the process the tree was made for. */
+  readonly root: number;
+  #exit: Promise<void>;
+  #resolve!: () => void;
+  #reject!: (error: Error) => void;
+  #done = false;
+  #closed = false;
+
+  /** @internal */
+  constructor(root: number) {
+    this.root = root;
+    this.#exit = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** The live members now, the root first when it still runs. */
+  pids(): number[] {
+    this.#assertOpen();
+    if (this.#done) return [];
+    return this.members();
+  }
+
+  /**
+   * Signals every member (through pidfds, or cgroup.kill for SIGKILL) and returns how many
+   * were signalled. A member cannot fork away meanwhile: the tree is frozen or stopped first.
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): number {
+    const number = signalNumber(signal);
+    this.#assertOpen();
+    if (number !== (number | 0)) throw systemError(-EINVAL, 'pidfd_send_signal');
+    if (this.#done) return 0;
+    return this.signal(number);
+  }
+
+  /** Settles once no member is left (on the cgroup method: once the cgroup is empty and removed). */
+  get exited(): Promise<void> {
+    return this.#exit;
+  }
+
+  /** True once no member is left. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Sends `signal` to every member, waits for the tree to empty, and sends `killSignal` to
+   * whatever is left after `timeout` ms.
+   */
+  terminate(options?: TreeTerminateOptions): Promise<void> {
+    const opts = validateObject(options, 'options');
+    const signal = (opts.signal ?? 'SIGTERM') as NodeJS.Signals | number;
+    const killSignal = (opts.killSignal ?? 'SIGKILL') as NodeJS.Signals | number;
+    signalNumber(signal, 'options.signal');
+    signalNumber(killSignal, 'options.killSignal');
+    let timeout = 5000;
+    if (opts.timeout !== undefined) {
+      timeout = opts.timeout === Infinity ? Infinity : validateInt(opts.timeout, 'options.timeout', 0, 0x7fffffff);
+    }
+    const abortSignal = validateAbortSignal(opts.abortSignal, 'options.abortSignal');
+    this.#assertOpen();
+    const exit = abortSignal === undefined ? this.#exit.then() : raceAbort(this.#exit, abortSignal);
+    if (abortSignal?.aborted) return exit;
+    this.kill(signal);
+    if (timeout === Infinity) return exit;
+    const timer = setTimeout(() => {
+      if (!this.#closed && !this.#done) this.kill(killSignal);
+    }, timeout);
+    const stop = () => clearTimeout(timer);
+    exit.then(stop, stop);
+    return exit;
+  }
+
+  /** Whether a pending `exited` keeps the event loop alive (the default). */
+  ref(): this {
+    if (!this.#closed) this.setRef(true);
+    return this;
+  }
+
+  unref(): this {
+    if (!this.#closed) this.setRef(false);
+    return this;
+  }
+
+  /**
+   * Lets go of the tree; its members run on. A pending `exited` rejects with
+   * ERR_PIDFD_CLOSED. The cgroup is still removed once empty. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.release();
+    if (!this.#done) {
+      this.#exit.catch(noop);
+      this.#reject(closedError());
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal The tree is empty. */
+  protected settle(error?: Error): void {
+    if (this.#done || this.#closed) return;
+    this.#done = true;
+    if (error === undefined) this.#resolve();
+    else {
+      this.#exit.catch(noop);
+      this.#reject(error);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  protected abstract members(): number[];
+  protected abstract signal(number: number): number;
+  protected abstract setRef(ref: boolean): void;
+  protected abstract release(): void;
+}
+
+function raceAbort(exit: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    exit.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Sends `number` to pid through a pidfd if `belongs(pid, fd)`; true when it was sent. */
+function signalMember(pid: number, number: number, belongs: (pid: number, fd: number) => boolean): boolean {
+  const fd = native.open(pid, 0);
+  if (fd < 0) return false; // gone already
+  try {
+    if (!belongs(pid, fd)) return false;
+    return native.sendSignal(fd, number, 0, true) === 0;
+  } finally {
+    native.close(fd);
+  }
+}
+
+/** The cgroup method: the tree is a cgroup v2 of its own, removed once empty (if ours). */
+class CgroupTree extends ProcessTree implements ExitListener {
+  readonly method = 'cgroup' as const;
+  /** The tree's cgroup directory (removed once the tree is empty). */
+  readonly cgroup: string;
+  readonly #resources: Resources;
+
+  /** removeWhenEmpty: we made the cgroup (spawn), not found it (tree(pid)). */
+  constructor(root: number, cgroup: string, eventsFd: number, removeWhenEmpty: boolean) {
+    super(root);
+    this.cgroup = cgroup;
+    this.#resources = { fd: eventsFd, watch: 0 };
+    const id = watchId();
+    const r = native.watchCgroup(eventsFd, id, true, removeWhenEmpty ? cgroup : '');
+    if (r < 0) {
+      native.close(eventsFd);
+      this.#resources.fd = -1;
+      this.settle(systemError(r, 'uv_poll_init'));
+      return;
+    }
+    adoptWatch(this.#resources, this, id);
+    track(this, this.#resources);
+  }
+
+  /** @internal The cgroup is empty (and removed, unless error says why not). */
+  onWatchFired(_status: number, _error: number): void {
+    untrack(this.#resources);
+    release(this.#resources); // the watch is done: its fd goes now, not at close()
+    this.settle();
+  }
+
+  protected members(): number[] {
+    const pids = cgroupPids(this.cgroup);
+    const root = pids.indexOf(this.root);
+    if (root > 0) pids.unshift(...pids.splice(root, 1));
+    return pids;
+  }
+
+  protected signal(number: number): number {
+    const file = (name: string) => path.join(this.cgroup, name);
+    if (number === SIGKILL && fs.existsSync(file('cgroup.kill'))) {
+      const count = cgroupPids(this.cgroup).length; // cgroup.kill tells no count
+      try {
+        fs.writeFileSync(file('cgroup.kill'), '1');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0; // emptied and removed
+        throw err;
+      }
+      return count;
+    }
+    // Freeze, signal each member through a pidfd, thaw: nothing forks away meanwhile.
+    const events = native.openCgroupFile(file('cgroup.events'), false);
+    if (events < 0) return 0; // emptied and removed
+    let wasFrozen = false;
+    try {
+      wasFrozen = fs.readFileSync(file('cgroup.freeze'), 'utf8').trim() === '1';
+      if (!wasFrozen && number !== 0) fs.writeFileSync(file('cgroup.freeze'), '1');
+      const frozen = number !== 0 && native.awaitCgroupEvents(events, FROZEN, FROZEN, FREEZE_WAIT_MS) === 1;
+      const ids = cgroupIds(this.cgroup);
+      const belongs = (pid: number, fd: number) => {
+        try {
+          const id = processInfo(pid, fd).cgroupId;
+          return id === null || ids.has(id);
+        } catch {
+          return false; // exited meanwhile
+        }
+      };
+      const seen = new Set<number>();
+      let count = 0;
+      // Frozen, one pass sees everyone; otherwise repeat until a pass finds nobody new.
+      for (let pass = 0; pass < 100; pass++) {
+        const fresh = cgroupPids(this.cgroup).filter((pid) => !seen.has(pid));
+        if (fresh.length === 0) break;
+        for (const pid of fresh) {
+          seen.add(pid);
+          if (signalMember(pid, number, belongs)) count++;
+        }
+        if (frozen) break;
+      }
+      return count;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    } finally {
+      if (!wasFrozen && number !== 0) {
+        try {
+          fs.writeFileSync(file('cgroup.freeze'), '0');
+        } catch {
+          // removed: empty
+        }
+      }
+      native.close(events);
+    }
+  }
+
+  protected setRef(ref: boolean): void {
+    if (this.#resources.watch !== 0) native.refWatch(this.#resources.watch, ref);
+  }
+
+  protected release(): void {
+    untrack(this.#resources);
+    release(this.#resources); // the native watch still removes the cgroup once it is empty
+  }
+}
+
+// ---- spawn({ tree }) ----
+
+/** What spawn() prepares for a tree before the clone. */
+export interface TreePlan {
+  method: TreeMethod;
+  /** The method was asked for: no fallback. */
+  forced: boolean;
+  parent: string | null;
+  cgroup: TreeCgroup | null;
+  /** The plan holds one of this process's subreaper claims (handed to the tree at start). */
+  subreaper: boolean;
+}
+
+/** Validates spawn()'s `tree` option; null without a tree. Creates nothing. */
+export function treeOptions(option: unknown): TreePlan | null {
+  if (option === undefined || option === false) return null;
+  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null, subreaper: false };
+  if (option === null || typeof option !== 'object' || Array.isArray(option)) {
+    throw invalidArgType('options.tree', 'of type boolean or object', option);
+  }
+  const opts = option as Record<string, unknown>;
+  const method = opts.method;
+  if (method !== undefined && method !== 'cgroup' && method !== 'subreaper') {
+    throw invalidArgValue('options.tree.method', method, "must be 'cgroup' or 'subreaper'");
+  }
+  if (opts.cgroup !== undefined && method === 'subreaper') {
+    throw invalidArgValue('options.tree.cgroup', opts.cgroup, "cannot be used with method 'subreaper'");
+  }
+  const requested = opts.cgroup === undefined ? undefined : validateCString(opts.cgroup, 'options.tree.cgroup');
+  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, subreaper: false };
+  const parent = treeParent(requested);
+  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, subreaper: false };
+}
+
+/** Once clone3 could not start a child into a cgroup here, auto trees stop trying. */
+let cgroupSpawnBroken = false;
+const kernelRefusals = new Set([-constants.errno.ENOSYS, -constants.errno.EPERM, -EINVAL, -constants.errno.E2BIG]);
+
+/**
+ * Right before the clone: creates the cgroup (cgroup method) or makes this process a
+ * subreaper. Returns the directory fd for spawn's cgroupFd, or -1. Throws, leaving
+ * nothing behind, when a forced method is impossible.
+ */
+export function prepareTree(plan: TreePlan): number {
+  if (plan.method === 'cgroup' && plan.parent === null && !plan.forced) plan.method = 'subreaper';
+  if (plan.method === 'cgroup' && cgroupSpawnBroken && !plan.forced) plan.method = 'subreaper';
+  if (plan.method === 'cgroup') {
+    if (plan.parent === null) throw systemError(-constants.errno.ENOENT, 'mkdir', { path: 'cgroup2 (no cgroup2 mount)' });
+    try {
+      plan.cgroup = createTreeCgroup(plan.parent);
+      return plan.cgroup.dirFd;
+    } catch (err) {
+      if (plan.forced) throw err;
+      plan.method = 'subreaper'; // not writable here (EACCES, EROFS...)
+    }
+  }
+  becomeSubreaper();
+  plan.subreaper = true;
+  return -1;
+}
+
+/**
+ * The clone into the cgroup failed: removes the cgroup. Returns true when spawn() should
+ * try again without one, as a subreaper tree (the kernel or a sandbox refused
+ * CLONE_INTO_CGROUP and the method was not forced).
+ */
+export function treeSpawnFailed(plan: TreePlan, errno: number, stage: number): boolean {
+  if (plan.cgroup === null || stage !== STAGE_CGROUP) return false;
+  discardTreeCgroup(plan.cgroup);
+  plan.cgroup = null;
+  if (kernelRefusals.has(errno)) cgroupSpawnBroken = true;
+  if (plan.forced) return false;
+  plan.method = 'subreaper';
+  becomeSubreaper();
+  plan.subreaper = true;
+  return true;
+}
+
+/** spawn() failed for good: nothing of the tree may stay (cgroup, subreaper claim). */
+export function abandonTree(plan: TreePlan): void {
+  if (plan.cgroup !== null) discardTreeCgroup(plan.cgroup);
+  plan.cgroup = null;
+  if (plan.subreaper) native.setChildSubreaper(false);
+  plan.subreaper = false;
+}
+
+/** src/spawn.h kStageCgroup: clone3(CLONE_INTO_CGROUP) itself failed. */
+export const STAGE_CGROUP = 10;
+
+/** The child started: its tree. */
+export function startTree(plan: TreePlan, root: number): ProcessTree {
+  if (plan.cgroup !== null) {
+    native.close(plan.cgroup.dirFd);
+    return new CgroupTree(root, plan.cgroup.dir, plan.cgroup.eventsFd, true);
+  }
+  return subreaperTree(root, true);
+}
+
+/**
+ * The tree of a process we did not spawn (tree-kill's job): its own cgroup when it is
+ * alone in a writable one (not ours, not the root), else the subreaper walk from it.
+ */
+export function tree(target: number | Pidfd): ProcessTree {
+  let pid: number;
+  if (target instanceof Pidfd) {
+    if (target.closed) throw closedError();
+    if (!target.running) throw systemError(-constants.errno.ESRCH, 'pidfd_open');
+    pid = target.pid;
+  } else {
+    pid = validatePid(target, 'target');
+  }
+  // Hold the process first, so that what is read below provably belongs to it.
+  const handle = open(pid);
+  try {
+    if (target instanceof Pidfd && target.inode !== null && handle.inode !== target.inode) {
+      throw systemError(-constants.errno.ESRCH, 'pidfd_open'); // its pid was reused
+    }
+    const own = ownCgroup(pid, handle);
+    if (own !== null) return new CgroupTree(pid, own.dir, own.eventsFd, false);
+    return subreaperTree(pid, false);
+  } finally {
+    handle.close();
+  }
+}
+
+/** pid's cgroup, opened, if pid is alone in it and we may kill and freeze it there. */
+function ownCgroup(pid: number, handle: Pidfd): { dir: string; eventsFd: number } | null {
+  const mount = cgroup2Mount();
+  if (mount === null) return null;
+  let dir: string | null;
+  try {
+    dir = cgroupDir(mount, fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  } catch {
+    return null;
+  }
+  if (dir === null || dir === mount.mountPoint || dir === ownCgroupDir()) return null;
+  try {
+    fs.accessSync(path.join(dir, 'cgroup.freeze'), fs.constants.W_OK);
+  } catch {
+    return null;
+  }
+  const pids = cgroupPids(dir);
+  if (pids.length !== 1 || pids[0] !== pid) return null;
+  const eventsFd = native.openCgroupFile(path.join(dir, 'cgroup.events'), false);
+  if (eventsFd < 0) return null;
+  if (!handle.running) {
+    native.close(eventsFd);
+    throw systemError(-constants.errno.ESRCH, 'pidfd_open');
+  }
+  return { dir, eventsFd };
+}
+
+// The subreaper method lives in its own file; it registers itself here to avoid a cycle.
+let subreaperTree: (root: number, subreaper: boolean) => ProcessTree = () => {
+  throw systemError(-constants.errno.ENOSYS, 'prctl');
+};
+let becomeSubreaper: () => void = noop;
+
+/** @internal */
+export function registerSubreaper(make: typeof subreaperTree, become: () => void): void {
+  subreaperTree = make;
+  becomeSubreaper = become;
+}

@@ -1,0 +1,139 @@
+// The cgroup v2 side of process trees: open a cgroup's files, read cgroup.events, wait for a
+// state (the freezer). Thin: numbers in, numbers
+// out; mkdir/rmdir and the writes to cgroup.kill and cgroup.freeze are plain files that
+// lib/tree.ts handles with node:fs. Watching cgroup.events on the loop is watch.cc's (a mode).
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "env.h"
+#include "reaper.h"
+#include "syscalls.h"
+#include "watch.h"
+
+namespace pidfd {
+
+int CgroupEvents(int fd) {
+  char buf[256];
+  long n;
+  do n = ret(pread(fd, buf, sizeof buf - 1, 0));
+  while (n == -EINTR);
+  if (n < 0) return static_cast<int>(n);
+  buf[n] = '\0';
+  int bits = 0;
+  if (strstr(buf, "populated 1") != nullptr) bits |= kCgroupPopulated;
+  if (strstr(buf, "frozen 1") != nullptr) bits |= kCgroupFrozen;
+  return bits;
+}
+
+int RemoveCgroup(const char* path) {
+  if (rmdir(path) == 0) return 0;
+  if (errno != EBUSY && errno != ENOTEMPTY) return -errno;
+  // A member made cgroups of its own: they are empty too once ours is. Depth-first.
+  DIR* dir = opendir(path);
+  if (dir == nullptr) return -errno;
+  std::vector<std::string> children;
+  while (struct dirent* entry = readdir(dir)) {
+    if (entry->d_type == DT_DIR && strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+      children.push_back(std::string(path) + "/" + entry->d_name);
+    }
+  }
+  closedir(dir);
+  for (const std::string& child : children) RemoveCgroup(child.c_str());
+  return rmdir(path) == 0 ? 0 : -errno;
+}
+
+int CgroupEmptied(Watch* w) {
+  auto it = w->env->cgroup_dirs.find(w->id);
+  if (it == w->env->cgroup_dirs.end()) return 0;
+  int r = it->second.empty() ? 0 : RemoveCgroup(it->second.c_str());  // "": not ours to remove
+  w->env->cgroup_dirs.erase(it);
+  return r == -ENOENT ? 0 : r;
+}
+
+void AdoptCgroupWatch(Watch* w) {
+  auto it = w->env->cgroup_dirs.find(w->id);
+  if (it == w->env->cgroup_dirs.end() || it->second.empty()) {
+    sys_close(w->fd);
+    return;
+  }
+  AdoptOrphanCgroup(w->fd, it->second);
+  w->env->cgroup_dirs.erase(it);
+}
+
+void ForgetCgroup(Watch* w) { w->env->cgroup_dirs.erase(w->id); }
+
+static int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// openCgroupFile(path, directory) -> fd | -errno: close-on-exec, read-only; a directory fd
+// is what CLONE_INTO_CGROUP takes. Owned by the environment until closed or watched.
+static Napi::Value OpenCgroupFile(const Napi::CallbackInfo& info) {
+  std::string path;
+  if (!StringValue(info.Env(), info[0], &path)) return Napi::Number::New(info.Env(), -EINVAL);
+  int flags = O_RDONLY | O_CLOEXEC | (BoolArg(info, 1) ? O_DIRECTORY : 0);
+  long fd;
+  do fd = ret(syscall(SYS_openat, AT_FDCWD, path.c_str(), flags));
+  while (fd == -EINTR);
+  if (fd >= 0) Env::From(info.Env())->Own(static_cast<int>(fd));
+  return Napi::Number::New(info.Env(), static_cast<double>(fd));
+}
+
+// watchCgroup(eventsFd, id, ref, dir) -> 0 | -errno: watches a tree's cgroup.events on the
+// loop (watch.cc, kModeCgroup); once the tree is empty the directory is removed and the
+// event delivered under id. On success the watcher owns eventsFd.
+static Napi::Value WatchCgroup(const Napi::CallbackInfo& info) {
+  Env* s = Env::From(info.Env());
+  const int32_t id = IntArg(info, 1, 0);
+  std::string dir;
+  if (!StringValue(info.Env(), info[3], &dir)) return Napi::Number::New(info.Env(), -EINVAL);
+  s->cgroup_dirs[id] = dir;  // first: the watch may find the tree empty at once
+  int r = Watch::Start(s, IntArg(info, 0), id, kModeCgroup, BoolArg(info, 2), 0, 0);
+  if (r != 0) s->cgroup_dirs.erase(id);
+  return Napi::Number::New(info.Env(), r);
+}
+
+// cgroupEvents(fd) -> populated (1) | frozen (2) bits, or -errno.
+static Napi::Value ReadCgroupEvents(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), CgroupEvents(IntArg(info, 0)));
+}
+
+// awaitCgroupEvents(fd, mask, want, timeoutMs) -> 1 once (events & mask) == want, 0 when
+// timeoutMs passed first, or -errno. Blocks: for the freezer, which settles in
+// microseconds to milliseconds, between a synchronous freeze and its signals.
+static Napi::Value AwaitCgroupEvents(const Napi::CallbackInfo& info) {
+  const int fd = IntArg(info, 0), mask = IntArg(info, 1, 0), want = IntArg(info, 2, 0);
+  const int64_t deadline = NowMs() + Int64Arg(info, 3, 0);
+  for (;;) {
+    int bits = CgroupEvents(fd);  // re-arms POLLPRI before the state is checked
+    if (bits < 0 || (bits & mask) == want) return Napi::Number::New(info.Env(), bits < 0 ? bits : 1);
+    int64_t left = deadline - NowMs();
+    if (left <= 0) return Napi::Number::New(info.Env(), 0);
+    struct pollfd p = {fd, POLLPRI, 0};
+    long r = ret(poll(&p, 1, static_cast<int>(left)));
+    if (r < 0 && r != -EINTR) return Napi::Number::New(info.Env(), static_cast<double>(r));
+  }
+}
+
+void RegisterCgroup(Napi::Env env, Napi::Object exports) {
+  const std::pair<const char*, Napi::Function::Callback> functions[] = {
+      {"openCgroupFile", OpenCgroupFile},
+      {"watchCgroup", WatchCgroup},
+      {"cgroupEvents", ReadCgroupEvents},
+      {"awaitCgroupEvents", AwaitCgroupEvents},
+  };
+  for (const auto& f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
+}
+
+}  // namespace pidfd
