@@ -232,13 +232,14 @@ describe.runIf(cgroupSpawns)('tree, cgroup method specifics', () => {
       const w = new Worker(${JSON.stringify(`
         import * as pidfd from ${JSON.stringify(entry)};
         import { parentPort } from 'node:worker_threads';
-        const child = pidfd.spawn('sleep', ['0.5'], { tree: true, stdio: 'ignore' });
-        parentPort.postMessage(child.tree.cgroup);
+        const child = pidfd.spawn('sleep', ['1000'], { tree: true, stdio: 'ignore' });
+        parentPort.postMessage([child.tree.cgroup, child.pid]);
       `)}, { eval: true });
-      const [dir] = await (await import('node:events')).once(w, 'message');
+      const [[dir, pid]] = await (await import('node:events')).once(w, 'message');
       await w.terminate();
       const fs = await import('node:fs');
-      const existed = fs.existsSync(dir);
+      const existed = fs.existsSync(dir); // the tree lives on: it ends only when we kill it
+      process.kill(pid, 'SIGKILL'); // our child, alive and unreaped: the pid is still its own
       const deadline = Date.now() + 30000;
       while (fs.existsSync(dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       console.log(JSON.stringify({ existed, removed: !fs.existsSync(dir) }));

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,9 @@ int main(int argc, char **argv)
 	/* An ignored SIGCHLD is inherited across exec and would make the kernel
 	 * reap the children at once: insist on the default. */
 	signal(SIGCHLD, SIG_DFL);
+	/* A test that fails before it kills us must not leave us sleeping forever: die with the
+	 * test process. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* Line-buffered even into a pipe: flushed lines, and nothing left in the
 	 * buffer for a child to inherit. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
