@@ -31,14 +31,18 @@ function assert(cond, message) {
 }
 const finite = (v, what) => assert(typeof v === 'number' && Number.isFinite(v), `${what} is not a finite number: ${v}`);
 
-/** pids of `sleep 1000` and forktree processes: the bench's victims look like this. */
+/**
+ * pids of `sleep 1000` and forktree processes started under the bench (they inherit its
+ * PIDFD_BENCH_LIB): the bench's victims look like this; other tests' subjects do not.
+ */
 function sleepers() {
   const out = new Set();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if ((path.basename(argv[0]) === 'sleep' && argv[1] === '1000') || path.basename(argv[0]) === 'forktree') out.add(Number(entry));
+      if (!((path.basename(argv[0]) === 'sleep' && argv[1] === '1000') || path.basename(argv[0]) === 'forktree')) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').some((v) => v.startsWith('PIDFD_BENCH_LIB='))) out.add(Number(entry));
     } catch {
       /* gone */
     }
