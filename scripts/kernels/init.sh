@@ -28,7 +28,8 @@ mount -t devtmpfs devtmpfs /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
+# No tmpfs over /tmp: a checkout there (CI clones into /tmp) must stay visible; the
+# overlay's tmpfs upper takes the writes.
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2>/dev/null || echo "init: no cgroup2 at /sys/fs/cgroup"
 hostname kernel-vm
 echo "init: $(uname -srm) up in $(cut -d' ' -f1 /proc/uptime) s"
