@@ -6,6 +6,8 @@ import { threadId } from 'node:worker_threads';
 import { native } from './binding';
 import { invalidArgValue, systemError } from './errors';
 
+const EEXIST = 17;
+
 export interface Cgroup2Mount {
   /** Where the cgroup2 hierarchy is mounted here (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
   mountPoint: string;
@@ -16,37 +18,46 @@ export interface Cgroup2Mount {
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
 
-let mount: Cgroup2Mount | null | undefined;
+/** Remembered once found; never a failure, which may be transient (EMFILE). */
+let mount: Cgroup2Mount | undefined;
 
-/** The cgroup2 mount from /proc/self/mountinfo (fstype cgroup2), or null when there is none. */
+/** Reads a /proc file; null when it does not exist (no /proc, the process is gone), else throws (EMFILE...). */
+function readProc(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return null;
+    throw err;
+  }
+}
+
+/**
+ * The cgroup2 mount from /proc/self/mountinfo (fstype cgroup2), or null when there is none.
+ * Throws what reading mountinfo threw (EMFILE...): that is not "no mount".
+ */
 export function cgroup2Mount(): Cgroup2Mount | null {
   if (mount !== undefined) return mount;
-  mount = null;
-  let text = '';
-  try {
-    text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return mount;
-  }
+  const text = readProc('/proc/self/mountinfo');
+  if (text === null) return null;
+  let found: Cgroup2Mount | null = null;
   for (const line of text.split('\n')) {
     // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
     const [left, right] = line.split(' - ');
     if (right === undefined || right.split(' ')[0] !== 'cgroup2') continue;
     const fields = left.split(' ');
-    mount = { mountPoint: unescape(fields[4]), root: unescape(fields[3]) };
+    found = { mountPoint: unescape(fields[4]), root: unescape(fields[3]) };
   }
-  return mount;
+  if (found !== null) mount = found;
+  return found;
 }
 
 /** This process's own cgroup v2 directory, or null when it is not reachable through the mount. */
 export function ownCgroupDir(): string | null {
   const m = cgroup2Mount();
   if (m === null) return null;
-  try {
-    return cgroupDir(m, fs.readFileSync('/proc/self/cgroup', 'utf8'));
-  } catch {
-    return null; // no /proc here: no cgroup method either
-  }
+  const text = readProc('/proc/self/cgroup');
+  return text === null ? null : cgroupDir(m, text); // no /proc here: no cgroup method either
 }
 
 /** The directory of the cgroup that a /proc/PID/cgroup text names (its `0::` line). */
@@ -68,8 +79,17 @@ function insideMount(m: Cgroup2Mount, dir: string): boolean {
  * The parent to create a tree's cgroup under: `requested` (validated: an existing cgroup
  * directory inside the cgroup2 mount), else this process's own cgroup. Throws for a bad
  * `requested`; returns null when there is no cgroup2 at all (the caller may fall back).
+ * Errors reading /proc (EMFILE) are thrown when `strict`, else null (nothing remembered).
  */
-export function treeParent(requested: string | undefined): string | null {
+export function treeParent(requested: string | undefined, strict = true): string | null {
+  if (!strict) {
+    try {
+      return treeParent(requested, true);
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('ERR_') === true) throw err; // a bad argument
+      return null;
+    }
+  }
   const m = cgroup2Mount();
   if (requested === undefined) return m === null ? null : ownCgroupDir();
   const dir = path.resolve(requested);
@@ -139,18 +159,17 @@ export function createTreeCgroup(parent: string): TreeCgroup {
   let dir: string;
   for (;;) {
     dir = path.join(parent, `pidfd-${process.pid}-${threadId}-${++sequence}`);
-    try {
-      fs.mkdirSync(dir);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // a pid reused since a crash
-    }
+    // Natively: 0755 whatever the umask, and removed even if this worker is terminated
+    // before the tree's watch takes the directory over.
+    const r = native.createCgroup(dir);
+    if (r === 0) break;
+    if (r !== -EEXIST) throw systemError(r, 'mkdir', { path: dir }); // EEXIST: a pid reused since a crash
   }
   const dirFd = native.openCgroupFile(dir, true);
   const eventsFd = dirFd < 0 ? dirFd : native.openCgroupFile(path.join(dir, 'cgroup.events'), false);
   if (eventsFd < 0) {
     if (dirFd >= 0) native.close(dirFd);
-    fs.rmdirSync(dir);
+    native.removeCgroup(dir);
     throw systemError(eventsFd, 'open', { path: dir });
   }
   return { dir, dirFd, eventsFd };
@@ -160,11 +179,7 @@ export function createTreeCgroup(parent: string): TreeCgroup {
 export function discardTreeCgroup(cgroup: TreeCgroup): void {
   native.close(cgroup.dirFd);
   native.close(cgroup.eventsFd);
-  try {
-    fs.rmdirSync(cgroup.dir);
-  } catch {
-    // already gone
-  }
+  native.removeCgroup(cgroup.dir); // ENOENT: already gone
 }
 
 /** The pids in a cgroup and in the cgroups below it (members may make their own). */

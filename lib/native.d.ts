@@ -82,6 +82,10 @@ export interface Native {
    * watcher owns the fd on success. → 0 | -errno
    */
   watchCgroup(eventsFd: number, id: number, ref: boolean, dir: string): number;
+  /** mkdir(dir, 0755) whatever the umask, remembered until watched or removed (a terminated worker's go to the reaper thread) → 0 | -errno */
+  createCgroup(dir: string): number;
+  /** Removes a tree directory that never got a process (and cgroups below it) → 0 | -errno */
+  removeCgroup(dir: string): number;
   /** cgroup.events now: 1 populated | 2 frozen, or -errno */
   cgroupEvents(eventsFd: number): number;
   /** Blocks until (cgroupEvents & mask) === want: 1, or 0 after timeoutMs, or -errno */

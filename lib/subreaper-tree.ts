@@ -11,9 +11,9 @@ import { processInfo } from './info';
 import { kCreate, Pidfd } from './pidfd';
 import { ProcessTree, registerSubreaper } from './tree';
 import { WatchMode } from './watcher';
+import { signalMembers } from './tree-signal';
 
-const SIGSTOP = 19;
-const SIGCONT = 18;
+const ESRCH = 3;
 const WEXITED = 4;
 const WNOHANG = 1;
 const MAX_PASSES = 1000;
@@ -259,36 +259,10 @@ class SubreaperTree extends ProcessTree {
   }
 
   protected signal(number: number): number {
-    if (number === 0) return this.#walk().filter((m) => m.kill(0)).length;
-    const stopped: Pidfd[] = [];
-    const signalled = new Set<number>();
-    let count = 0;
-    try {
-      if (number !== SIGSTOP) {
-        // Stop top-down until a walk finds nobody new: then nothing can fork any more (and,
-        // a stopped parent being alive, nothing it forked reparents away mid-walk).
-        const seen = new Set<number>();
-        for (let pass = 0; pass < MAX_PASSES; pass++) {
-          const fresh = this.#walk().filter((m) => !seen.has(m.pid));
-          if (fresh.length === 0) break;
-          for (const m of fresh) {
-            seen.add(m.pid);
-            if (m.kill(SIGSTOP)) stopped.push(m);
-          }
-        }
-      }
-      for (let pass = 0; pass < MAX_PASSES; pass++) {
-        const fresh = this.#walk().filter((m) => !signalled.has(m.pid));
-        if (fresh.length === 0) break;
-        for (const m of fresh) {
-          signalled.add(m.pid);
-          if (m.kill(number)) count++;
-        }
-      }
-    } finally {
-      if (number !== SIGSTOP) for (const m of stopped) if (!m.closed) m.kill(SIGCONT);
-    }
-    return count;
+    // Stopped top-down until a walk finds nobody new: then nothing can fork any more (and, a
+    // stopped parent being alive, nothing it forked reparents away mid-walk).
+    const walk = () => this.#walk().map((m) => ({ pid: m.pid, send: (signal: number) => (m.closed ? -ESRCH : native.sendSignal(m.fd, signal, 0, true)) }));
+    return signalMembers(number, walk, { held: false, stopFirst: true, maxPasses: MAX_PASSES });
   }
 
   protected setRef(ref: boolean): void {

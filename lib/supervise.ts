@@ -71,7 +71,15 @@ export function supervise(child: Supervised, s: Supervision, onKill: (reason: Ki
   const tree = child.tree;
   const kill = (reason: KillReason) => {
     if (tree ? tree.closed : child.closed) return;
-    const sent = tree ? tree.kill(s.killSignal) > 0 : child.kill(s.killSignal);
+    let sent: boolean;
+    try {
+      sent = tree ? tree.kill(s.killSignal) > 0 : child.kill(s.killSignal);
+    } catch (err) {
+      // From a timer or an abort listener nothing may throw: a tree's members that refused
+      // (EPERM) are skipped after the others were signalled; any error becomes a warning.
+      sent = ((err as { signalled?: number }).signalled ?? 0) > 0;
+      process.emitWarning(`pidfd: the ${reason} could not signal every process: ${(err as Error).message}`, 'PidfdWarning');
+    }
     if (sent) onKill(reason);
   };
   let timer: NodeJS.Timeout | undefined;

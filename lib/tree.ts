@@ -9,6 +9,7 @@ import { native } from './binding';
 import { closedError, invalidArgType, invalidArgValue, systemError } from './errors';
 import { processInfo } from './info';
 import { signalNumber } from './signals';
+import { callerAndAncestors, needsHold, signalMembers, type TreeMember } from './tree-signal';
 import { escalate, escalationOptions } from './terminate';
 import { validateCString, validatePid } from './validate';
 import { adoptWatch, release, track, untrack, watchId, type ExitListener, type Resources } from './watcher';
@@ -35,7 +36,7 @@ export interface TreeTerminateOptions {
   abortSignal?: AbortSignal;
 }
 
-const { EINVAL } = constants.errno;
+const { EINVAL, ESRCH } = constants.errno;
 const SIGKILL = 9;
 const FROZEN = 2;
 /** How long kill() waits, blocking, for the freezer: it settles in well under a millisecond. */
@@ -73,7 +74,11 @@ export abstract class ProcessTree {
 
   /**
    * Signals every member (through pidfds, or cgroup.kill for SIGKILL) and returns how many
-   * were signalled. A member cannot fork away meanwhile: the tree is frozen or stopped first.
+   * were signalled. A member cannot fork away meanwhile: the tree is frozen or stopped first
+   * (not for 0, SIGCONT and the stop signals, which mean what kill(2) says; a member stopped
+   * by someone else stays stopped). This process and its ancestors are never signalled.
+   * Members that refuse (EPERM) are skipped: once the others were signalled, an error with
+   * code 'EPERM', `signalled` (the count) and `pids` (those skipped) is thrown.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): number {
     const number = signalNumber(signal);
@@ -101,7 +106,22 @@ export abstract class ProcessTree {
     const e = escalationOptions(options);
     this.#assertOpen();
     const exit = e.abortSignal === undefined ? this.#exit.then() : raceAbort(this.#exit, e.abortSignal);
-    return escalate(exit, e, (signal) => this.kill(signal), () => !this.#closed && !this.#done);
+    // Members that refuse (EPERM) do not stop the others' signals. The first signal's other
+    // errors throw here, as before; from the timer nothing throws: the promise rejects.
+    let fail!: (err: unknown) => void;
+    const failed = new Promise<void>((_, reject) => (fail = reject));
+    let sent = 0;
+    const kill = (signal: NodeJS.Signals | number) => {
+      const last = ++sent === 2 || e.timeout === Infinity;
+      try {
+        this.kill(signal);
+      } catch (err) {
+        const refused = (err as { code?: string }).code === 'EPERM';
+        if (sent === 1 && !refused) throw err;
+        if (last || !refused) fail(err); // the tree may never empty: say why
+      }
+    };
+    return Promise.race([escalate(exit, e, kill, () => !this.#closed && !this.#done), failed]);
   }
 
   /** Whether a pending `exited` keeps the event loop alive (the default). */
@@ -167,16 +187,21 @@ function raceAbort(exit: Promise<void>, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Sends `number` to pid through a pidfd if `belongs(pid, fd)`; true when it was sent. */
-function signalMember(pid: number, number: number, belongs: (pid: number, fd: number) => boolean): boolean {
-  const fd = native.open(pid, 0);
-  if (fd < 0) return false; // gone already
-  try {
-    if (!belongs(pid, fd)) return false;
-    return native.sendSignal(fd, number, 0, true) === 0;
-  } finally {
-    native.close(fd);
-  }
+/** A member found by pid: a pidfd is opened for each signal, and the signal goes only if `belongs(pid, fd)`. */
+function memberByPid(pid: number, belongs: (pid: number, fd: number) => boolean): TreeMember {
+  return {
+    pid,
+    send(signal: number): number {
+      const fd = native.open(pid, 0);
+      if (fd === -ESRCH) return fd; // gone already
+      if (fd < 0) throw systemError(fd, 'pidfd_open'); // EMFILE & co.: not "gone"
+      try {
+        return belongs(pid, fd) ? native.sendSignal(fd, signal, 0, true) : -ESRCH;
+      } finally {
+        native.close(fd);
+      }
+    },
+  };
 }
 
 /** The cgroup method: the tree is a cgroup v2 of its own, removed once empty (if ours). */
@@ -231,12 +256,14 @@ class CgroupTree extends ProcessTree implements ExitListener {
     }
     // Freeze, signal each member through a pidfd, thaw: nothing forks away meanwhile.
     const events = native.openCgroupFile(file('cgroup.events'), false);
-    if (events < 0) return 0; // emptied and removed
+    if (events === -constants.errno.ENOENT) return 0; // emptied and removed
+    if (events < 0) throw systemError(events, 'open', { path: file('cgroup.events') });
     let wasFrozen = false;
+    const hold = needsHold(number);
     try {
       wasFrozen = fs.readFileSync(file('cgroup.freeze'), 'utf8').trim() === '1';
-      if (!wasFrozen && number !== 0) fs.writeFileSync(file('cgroup.freeze'), '1');
-      const frozen = number !== 0 && native.awaitCgroupEvents(events, FROZEN, FROZEN, FREEZE_WAIT_MS) === 1;
+      if (!wasFrozen && hold) fs.writeFileSync(file('cgroup.freeze'), '1');
+      const frozen = hold && native.awaitCgroupEvents(events, FROZEN, FROZEN, FREEZE_WAIT_MS) === 1;
       const ids = cgroupIds(this.cgroup);
       const belongs = (pid: number, fd: number) => {
         try {
@@ -246,24 +273,14 @@ class CgroupTree extends ProcessTree implements ExitListener {
           return false; // exited meanwhile
         }
       };
-      const seen = new Set<number>();
-      let count = 0;
-      // Frozen, one pass sees everyone; otherwise repeat until a pass finds nobody new.
-      for (let pass = 0; pass < 100; pass++) {
-        const fresh = cgroupPids(this.cgroup).filter((pid) => !seen.has(pid));
-        if (fresh.length === 0) break;
-        for (const pid of fresh) {
-          seen.add(pid);
-          if (signalMember(pid, number, belongs)) count++;
-        }
-        if (frozen) break;
-      }
-      return count;
+      // Frozen, one walk sees everyone; otherwise walks repeat until one finds nobody new.
+      const walk = () => cgroupPids(this.cgroup).map((pid) => memberByPid(pid, belongs));
+      return signalMembers(number, walk, { held: frozen, stopFirst: false, maxPasses: 100 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw err;
     } finally {
-      if (!wasFrozen && number !== 0) {
+      if (!wasFrozen && hold) {
         try {
           fs.writeFileSync(file('cgroup.freeze'), '0');
         } catch {
@@ -300,7 +317,7 @@ export interface TreePlan {
 /** Validates spawn()'s `tree` option; null without a tree. Creates nothing. */
 export function treeOptions(option: unknown): TreePlan | null {
   if (option === undefined || option === false) return null;
-  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null, subreaper: false };
+  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined, false), cgroup: null, subreaper: false };
   if (option === null || typeof option !== 'object' || Array.isArray(option)) {
     throw invalidArgType('options.tree', 'of type boolean or object', option);
   }
@@ -314,7 +331,7 @@ export function treeOptions(option: unknown): TreePlan | null {
   }
   const requested = opts.cgroup === undefined ? undefined : validateCString(opts.cgroup, 'options.tree.cgroup');
   if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, subreaper: false };
-  const parent = treeParent(requested);
+  const parent = treeParent(requested, method === 'cgroup' || requested !== undefined);
   return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, subreaper: false };
 }
 
@@ -409,24 +426,66 @@ export function tree(target: number | Pidfd): ProcessTree {
   }
 }
 
-/** pid's cgroup, opened, if pid is alone in it and we may kill and freeze it there. */
+/** The children of every thread of pid (none once it is gone); EMFILE & co. are thrown. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err;
+  }
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // the thread exited
+      throw err;
+    }
+    if (text) for (const word of text.split(' ')) out.push(Number(word));
+  }
+  return out;
+}
+
+/**
+ * pid's cgroup, opened, if it holds exactly pid and its descendants (every descendant inside,
+ * nobody else), it is not ours nor the root, nor holds our ancestors, and we may kill and
+ * freeze it there. Otherwise null: the walk.
+ */
 function ownCgroup(pid: number, handle: Pidfd): { dir: string; eventsFd: number } | null {
   const mount = cgroup2Mount();
   if (mount === null) return null;
-  let dir: string | null;
+  let text: string;
   try {
-    dir = cgroupDir(mount, fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-  } catch {
-    return null;
+    text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw systemError(-ESRCH, 'pidfd_open');
+    throw err;
   }
+  const dir = cgroupDir(mount, text);
   if (dir === null || dir === mount.mountPoint || dir === ownCgroupDir()) return null;
   try {
     fs.accessSync(path.join(dir, 'cgroup.freeze'), fs.constants.W_OK);
   } catch {
     return null;
   }
-  const pids = cgroupPids(dir);
-  if (pids.length !== 1 || pids[0] !== pid) return null;
+  const inside = new Set(cgroupPids(dir));
+  if (!inside.has(pid)) return null;
+  for (const spared of callerAndAncestors()) if (inside.has(spared)) return null;
+  // Every member's children inside, from pid down: then every descendant is. And each one
+  // reached is a descendant: nobody else may be inside.
+  const reached = new Set([pid]);
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of childrenOf(queue.shift()!)) {
+      if (!inside.has(child)) return null;
+      if (!reached.has(child)) queue.push(child);
+      reached.add(child);
+    }
+  }
+  if (reached.size !== inside.size) return null;
   const eventsFd = native.openCgroupFile(path.join(dir, 'cgroup.events'), false);
   if (eventsFd < 0) return null;
   if (!handle.running) {

@@ -7,10 +7,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <cstring>
+#include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "args.h"
@@ -71,6 +74,66 @@ void AdoptCgroupWatch(Watch* w) {
 
 void ForgetCgroup(Watch* w) { w->env->cgroup_dirs.erase(w->id); }
 
+// Tree directories made but not yet watched (between the mkdir and watchCgroup, across the
+// clone), per environment. A worker terminated in that window runs no more JS: its cleanup
+// hook hands them to the reaper thread, which removes each once empty. Workers are threads:
+// one mutex. Plain pthreads, as reaper.cc (Bun stubs libuv's).
+static pthread_mutex_t pending_mutex = PTHREAD_MUTEX_INITIALIZER;
+static std::unordered_map<napi_env, std::vector<std::string>>& pending = *new std::unordered_map<napi_env, std::vector<std::string>>();
+
+static void Unpend(napi_env env, const std::string& dir) {
+  pthread_mutex_lock(&pending_mutex);
+  auto it = pending.find(env);
+  if (it != pending.end()) {
+    auto& dirs = it->second;
+    dirs.erase(std::remove(dirs.begin(), dirs.end(), dir), dirs.end());
+  }
+  pthread_mutex_unlock(&pending_mutex);
+}
+
+static void AdoptPending(void* arg) {
+  napi_env env = static_cast<napi_env>(arg);
+  std::vector<std::string> dirs;
+  pthread_mutex_lock(&pending_mutex);
+  auto it = pending.find(env);
+  if (it != pending.end()) {
+    dirs.swap(it->second);
+    pending.erase(it);
+  }
+  pthread_mutex_unlock(&pending_mutex);
+  for (const std::string& dir : dirs) {
+    long fd = ret(syscall(SYS_openat, AT_FDCWD, (dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd < 0) RemoveCgroup(dir.c_str());
+    else AdoptOrphanCgroup(static_cast<int>(fd), dir);  // removed now if empty, else once empty
+  }
+}
+
+// createCgroup(dir) -> 0 | -errno: mkdir, mode 0755 whatever the umask, and remembered
+// until watchCgroup or removeCgroup takes it (or the environment's end removes it).
+static Napi::Value CreateCgroup(const Napi::CallbackInfo& info) {
+  std::string dir;
+  if (!StringValue(info.Env(), info[0], &dir)) return Napi::Number::New(info.Env(), -EINVAL);
+  long r = ret(syscall(SYS_mkdirat, AT_FDCWD, dir.c_str(), 0755));
+  if (r < 0) return Napi::Number::New(info.Env(), static_cast<double>(r));
+  syscall(SYS_fchmodat, AT_FDCWD, dir.c_str(), 0755);  // the umask may have taken bits away
+  napi_env env = info.Env();
+  pthread_mutex_lock(&pending_mutex);
+  auto it = pending.find(env);
+  bool first = it == pending.end();
+  pending[env].push_back(dir);
+  pthread_mutex_unlock(&pending_mutex);
+  if (first) napi_add_env_cleanup_hook(env, AdoptPending, env);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+// removeCgroup(dir) -> 0 | -errno: a tree directory that never got a process (spawn failed).
+static Napi::Value RemoveCgroupDir(const Napi::CallbackInfo& info) {
+  std::string dir;
+  if (!StringValue(info.Env(), info[0], &dir)) return Napi::Number::New(info.Env(), -EINVAL);
+  Unpend(info.Env(), dir);
+  return Napi::Number::New(info.Env(), RemoveCgroup(dir.c_str()));
+}
+
 static int64_t NowMs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -101,6 +164,7 @@ static Napi::Value WatchCgroup(const Napi::CallbackInfo& info) {
   s->cgroup_dirs[id] = dir;  // first: the watch may find the tree empty at once
   int r = Watch::Start(s, IntArg(info, 0), id, kModeCgroup, BoolArg(info, 2), 0, 0);
   if (r != 0) s->cgroup_dirs.erase(id);
+  else if (!dir.empty()) Unpend(info.Env(), dir);  // the watch removes it from now on
   return Napi::Number::New(info.Env(), r);
 }
 
@@ -129,6 +193,8 @@ static Napi::Value AwaitCgroupEvents(const Napi::CallbackInfo& info) {
 void RegisterCgroup(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
       {"openCgroupFile", OpenCgroupFile},
+      {"createCgroup", CreateCgroup},
+      {"removeCgroup", RemoveCgroupDir},
       {"watchCgroup", WatchCgroup},
       {"cgroupEvents", ReadCgroupEvents},
       {"awaitCgroupEvents", AwaitCgroupEvents},

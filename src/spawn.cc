@@ -140,10 +140,17 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
       syscall(SYS_fcntl, i, F_SETFD, 0);
       continue;
     }
-    if (fd < 0) {
+    if (fd < 0) {  // /dev/null; it lands on i itself when i is closed (the lowest free fd)
       r = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
       if (r < 0) goto fail;
-      fd = static_cast<int>(r);
+      if (r == i) {
+        syscall(SYS_fcntl, i, F_SETFD, 0);
+        continue;
+      }
+      long copy = syscall(SYS_dup3, r, i, 0);
+      syscall(SYS_close, r);  // not left on a closed slot above i, which must stay closed
+      if (copy < 0) goto fail;
+      continue;
     }
     if (fd != i && syscall(SYS_dup3, fd, i, 0) < 0) goto fail;
   }
