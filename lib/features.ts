@@ -29,6 +29,32 @@ export interface Features {
 
 export type FeatureName = keyof Features;
 
+/** Which method `spawn(..., { tree: true })` would take in this process now, and why. */
+export interface TreeMethodReport {
+  readonly method: 'cgroup' | 'subreaper';
+  /** In words, e.g. 'cgroup2 read-only', 'no cgroup2 mount', 'writable cgroup2 /sys/fs/cgroup/x'. */
+  readonly reason: string;
+}
+
+export interface TreeMethodFeature {
+  /**
+   * Decided afresh on each read (a failure may be transient), so not among the enumerable
+   * booleans: `{ ...features }` stays what the kernel can do.
+   */
+  readonly treeMethod: TreeMethodReport;
+}
+
+let decideTreeMethod: () => TreeMethodReport = () => ({ method: 'subreaper', reason: 'process trees are not loaded' });
+
+/** @internal lib/tree.ts says how it decides (it imports this file, not the other way round). */
+export function registerTreeMethod(decide: () => TreeMethodReport): void {
+  decideTreeMethod = decide;
+}
+
+function treeMethodProperty(): PropertyDescriptorMap {
+  return { treeMethod: { enumerable: false, get: () => decideTreeMethod() } };
+}
+
 /** What each feature needs, for error messages. */
 const needs: Record<FeatureName, string> = {
   open: 'pidfd_open (Linux 5.3)',
@@ -98,17 +124,20 @@ function probeOnce(): NonNullable<typeof probed> {
 }
 
 /** A frozen object of booleans; the probe runs on the first property read. */
-export const features: Features = Object.freeze(
+export const features: Features & TreeMethodFeature = Object.freeze(
   Object.defineProperties(
-    {},
-    Object.fromEntries(
-      (Object.keys(needs) as FeatureName[]).map((name) => [
-        name,
-        { enumerable: true, get: () => probeOnce().features[name] },
-      ]),
+    Object.defineProperties(
+      {},
+      Object.fromEntries(
+        (Object.keys(needs) as FeatureName[]).map((name) => [
+          name,
+          { enumerable: true, get: () => probeOnce().features[name] },
+        ]),
+      ),
     ),
+    treeMethodProperty(),
   ),
-) as Features;
+) as Features & TreeMethodFeature;
 
 export function hasFeature(name: FeatureName): boolean {
   return probeOnce().features[name];

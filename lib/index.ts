@@ -5,7 +5,7 @@ export type { KillReason, SupervisionOptions } from './supervise';
 export { from } from './from-child';
 export { ProcessTree, tree, type TreeMethod, type TreeOptions, type TreeTerminateOptions } from './tree';
 import './subreaper-tree'; // registers the subreaper method with ./tree
-export { features, type Features } from './features';
+export { features, type Features, type TreeMethodReport } from './features';
 export type { ExitStatus } from './exit-status';
 export type { ProcessInfo } from './info';
 export type { SystemError } from './errors';

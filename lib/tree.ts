@@ -4,8 +4,10 @@
 // (lib/subreaper-tree.ts). README "Process trees" states what each one guarantees.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { constants } from 'node:os';
 import { native } from './binding';
+import { hasFeature, registerTreeMethod, type TreeMethodReport } from './features';
 import { closedError, invalidArgType, invalidArgValue, systemError } from './errors';
 import { processInfo } from './info';
 import { signalNumber } from './signals';
@@ -338,6 +340,34 @@ export function treeOptions(option: unknown): TreePlan | null {
 /** Once clone3 could not start a child into a cgroup here, auto trees stop trying. */
 let cgroupSpawnBroken = false;
 const kernelRefusals = new Set([-constants.errno.ENOSYS, -constants.errno.EPERM, -EINVAL, -constants.errno.E2BIG]);
+
+/** What `tree: true` would take now, and why (`pidfd.features.treeMethod`): prepareTree's choice, in words. */
+function treeMethodNow(): TreeMethodReport {
+  const subreaper = (reason: string) => ({ method: 'subreaper' as const, reason });
+  let parent: string | null;
+  try {
+    if (cgroup2Mount() === null) return subreaper('no cgroup2 mount');
+    parent = ownCgroupDir();
+  } catch (err) {
+    return subreaper(`/proc could not be read (${(err as { code?: string }).code}); asked again next time`);
+  }
+  if (parent === null) return subreaper("this process's cgroup is outside the cgroup2 mount");
+  const [major, minor] = os.release().split('.').map(Number);
+  if (major < 5 || (major === 5 && minor < 7)) return subreaper('Linux older than 5.7: no CLONE_INTO_CGROUP');
+  if (!hasFeature('spawnPidfd') || native.spawnMethod() !== 0) return subreaper('no clone3 here (a seccomp filter, qemu-user)');
+  if (cgroupSpawnBroken) return subreaper('clone3 refused CLONE_INTO_CGROUP here');
+  try {
+    fs.accessSync(parent, fs.constants.W_OK);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EROFS') return subreaper('cgroup2 read-only');
+    if (code === 'EACCES') return subreaper(`cgroup ${parent} not writable by this user (no delegation)`);
+    return subreaper(`cgroup ${parent}: ${code}`);
+  }
+  return { method: 'cgroup', reason: `writable cgroup2 ${parent}` };
+}
+
+registerTreeMethod(treeMethodNow);
 
 /**
  * Right before the clone: creates the cgroup (cgroup method) or makes this process a
