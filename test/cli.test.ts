@@ -597,6 +597,13 @@ describe('process trees: run --tree, kill --tree', () => {
     }
   });
 
+  it('run --tree --json says the tree method this process got', async () => {
+    const result = await cli(['run', '--tree', '--json', '--', 'true']);
+    expect(result.code).toBe(0);
+    const line = JSON.parse(result.stderr.trim().split('\n').pop()!);
+    expect(line.treeMethod).toBe(pidfd.features.treeMethod.method);
+  });
+
   it('run --tree --timeout ends the whole tree, a setsid daemon included, and exits 124', async () => {
     const result = await cli(['run', '--tree', '--timeout', '300ms', '--', 'sh', '-c', 'setsid sleep 1000 & echo $!; sleep 1000']);
     expect(result.code).toBe(124);
@@ -623,8 +630,10 @@ describe('process trees: run --tree, kill --tree', () => {
     const { child, output } = await bashChild('setsid sleep 1000 & echo $!; echo ready; wait');
     const daemon = Number(output().split('\n')[0]);
     const exit = once(child, 'exit');
-    const result = await cli(['kill', '--tree', '--signal', 'KILL', `${child.pid}:${inodeOf(child.pid!)}`]);
-    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const target = `${child.pid}:${inodeOf(child.pid!)}`;
+    const result = await cli(['kill', '--tree', '--signal', 'KILL', target]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(new RegExp(`^${target}: signalled [1-9]\\d* process(es)? \\((cgroup|subreaper) method\\)\n$`));
     expect(await exit).toEqual([null, 'SIGKILL']);
     await until(() => procState(daemon) === null, 'the daemon gone', 30_000);
   });

@@ -12,9 +12,12 @@ process whose pid has been reused since is refused and nothing is sent to it.
 Options:
   -s, --signal SIG  the signal: a name (SIGTERM, TERM, term) or a number (default SIGTERM;
                     0 checks that the process is still running)
-      --tree        signal the process and all its descendants (found through /proc,
-                    each checked to still be its parent's child before the signal, the
-                    tree stopped meanwhile so nothing forks away)
+      --tree        signal the process and all its descendants (its own cgroup when it
+                    holds exactly them, else found through /proc, each checked to still
+                    be its parent's child, the tree held still meanwhile so nothing forks
+                    away); prints how many were signalled and the method. Members it may
+                    not signal are skipped and named; this process and its ancestors
+                    are never signalled
   -h, --help        show this help
 
 Exit status: 0 when every process was signalled, else 1 (the others are still signalled).`;
@@ -50,7 +53,13 @@ async function main(argv: readonly string[]): Promise<number> {
       if (options.tree) {
         const tree = processTree(handle);
         try {
-          if (tree.kill(signal) === 0) fail(`${arg}: the process has already exited`);
+          const count = tree.kill(signal);
+          if (count === 0) fail(`${arg}: the process has already exited`);
+          else print(`${arg}: signalled ${count} process${count === 1 ? '' : 'es'} (${tree.method} method)`);
+        } catch (err) {
+          const refused = err as { signalled?: number; pids?: number[] };
+          if (refused.pids === undefined) throw err;
+          fail(`${arg}: signalled ${refused.signalled} process(es) (${tree.method} method); not permitted to signal ${refused.pids.join(', ')}`);
         } finally {
           tree.close();
         }

@@ -24,7 +24,8 @@ Options:
                              signals go to the whole tree, and pidfd run returns only once
                              the tree is empty
       --json                 once COMMAND has ended, print how it ended and how long it
-                             took as a JSON line on stderr
+                             took as a JSON line on stderr (with --tree: treeMethod,
+                             'cgroup' or 'subreaper')
   -h, --help                 show this help
 
 Exit status: COMMAND's own; 128+N when a signal N killed it; 124 when the timeout
@@ -69,7 +70,14 @@ async function main(argv: readonly string[]): Promise<number> {
   // The handlers come first: a signal that arrives during the spawn waits in libuv's queue and
   // is forwarded once spawn() has returned, instead of killing us and orphaning the command.
   let child: Subprocess | undefined;
-  const forward = (name: NodeJS.Signals) => (child?.tree ? child.tree.kill(name) : child?.kill(name));
+  const forward = (name: NodeJS.Signals) => {
+    try {
+      if (child?.tree) child.tree.kill(name);
+      else child?.kill(name);
+    } catch (err) {
+      printError(`pidfd run: forwarding ${name}: ${describeError(err)}`); // members that refuse (EPERM)
+    }
+  };
   for (const name of FORWARDED) process.on(name, forward);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -94,7 +102,8 @@ async function main(argv: readonly string[]): Promise<number> {
     if (options.json) {
       const elapsedMs = Math.round(performance.now() - began);
       const { pid, code, coreDumped } = status;
-      printError(JSON.stringify({ pid, code, signal: status.signal, coreDumped, timedOut, elapsedMs, exitCode }));
+      const tree = child.tree === null ? {} : { treeMethod: child.tree.method };
+      printError(JSON.stringify({ pid, code, signal: status.signal, coreDumped, timedOut, elapsedMs, exitCode, ...tree }));
     }
     return exitCode;
   } finally {
