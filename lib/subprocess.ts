@@ -9,7 +9,7 @@ import { invalidArgType, invalidArgValue, systemError, type SystemError } from '
 import { kCreate, Pidfd } from './pidfd';
 import { releaseStdin, stdioStream } from './runtime';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
-import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
+import { abandonTree, endWithRoot, endWithRootOption, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
@@ -153,6 +153,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const slots = stdioSlots(opts.stdio);
   const supervision = supervisionOptions(opts);
   const tree = treeOptions(opts.tree);
+  const endTree = endWithRootOption(opts.tree);
   // The main thread's process.env is the C environ: the child can have it without a copy.
   const envp = opts.env === undefined && isMainThread ? null : envPairs(env);
 
@@ -213,6 +214,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const streams = ours.map((fd, i) => (fd < 0 ? null : stdioStream(fd, i)));
   const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
   if (tree !== null) child[kSetTree](startTree(tree, child.pid));
+  if (endTree !== null && child.tree !== null) endWithRoot(child.tree, child.exited, endTree);
   supervise(child, supervision, (reason) => (child.killedBy ??= reason));
   return child;
 }

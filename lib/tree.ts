@@ -12,7 +12,7 @@ import { closedError, invalidArgType, invalidArgValue, systemError } from './err
 import { processInfo } from './info';
 import { signalNumber } from './signals';
 import { callerAndAncestors, needsHold, signalMembers, type TreeMember } from './tree-signal';
-import { escalate, escalationOptions } from './terminate';
+import { escalate, escalationOptions, type Escalation } from './terminate';
 import { validateCString, validatePid } from './validate';
 import { adoptWatch, release, track, untrack, watchId, type ExitListener, type Resources } from './watcher';
 import { cgroup2Mount, cgroupDir, cgroupIds, cgroupPids, createTreeCgroup, discardTreeCgroup, ownCgroupDir, treeParent, type TreeCgroup } from './cgroup';
@@ -25,6 +25,12 @@ export interface TreeOptions {
   cgroup?: string;
   /** Force a method; by default the cgroup method where it works, else the subreaper method. */
   method?: TreeMethod;
+  /**
+   * End the tree when its root exits, as systemd does with a service's processes: the rest
+   * get `terminate()` (SIGTERM, SIGKILL to whatever is left after 5 s; an object sets
+   * `signal`, `timeout`, `killSignal`). Default false: the rest run on, and `exited` waits.
+   */
+  endWithRoot?: boolean | Omit<TreeTerminateOptions, 'abortSignal'>;
 }
 
 export interface TreeTerminateOptions {
@@ -335,6 +341,29 @@ export function treeOptions(option: unknown): TreePlan | null {
   if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, subreaper: false };
   const parent = treeParent(requested, method === 'cgroup' || requested !== undefined);
   return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, subreaper: false };
+}
+
+/** Validates spawn()'s `tree.endWithRoot`: the escalation to run when the root exits, or null. */
+export function endWithRootOption(option: unknown): Escalation | null {
+  if (option === null || typeof option !== 'object') return null;
+  const value = (option as Record<string, unknown>).endWithRoot;
+  if (value === undefined || value === false) return null;
+  if (value === true) return escalationOptions(undefined);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgType('options.tree.endWithRoot', 'of type boolean or object', value);
+  }
+  if ((value as Record<string, unknown>).abortSignal !== undefined) {
+    throw invalidArgValue('options.tree.endWithRoot.abortSignal', (value as Record<string, unknown>).abortSignal, 'is not supported here');
+  }
+  return escalationOptions(value);
+}
+
+/** Once the root has exited, terminates the rest of the tree (nothing throws from here). */
+export function endWithRoot(tree: ProcessTree, rootExit: Promise<unknown>, e: Escalation): void {
+  const end = () => {
+    if (!tree.closed && !tree.done) tree.terminate(e).catch(noop);
+  };
+  rootExit.then(end, noop); // rejected: the handle was closed, and with it the tree's supervision
 }
 
 /** Once clone3 could not start a child into a cgroup here, auto trees stop trying. */

@@ -1,6 +1,6 @@
 // pidfd run: run a command with a deadline, as timeout(1), through a pidfd.
 import { performance } from 'node:perf_hooks';
-import { spawn, type Subprocess } from '../index';
+import { spawn, type Subprocess, type TreeOptions } from '../index';
 import { type Command, parseArgs, parseDuration, parseSignal, signalNumber, UsageError } from './args';
 import { describeError, print, printError } from './io';
 
@@ -23,6 +23,9 @@ Options:
                              else this process as subreaper): the timeout and forwarded
                              signals go to the whole tree, and pidfd run returns only once
                              the tree is empty
+      --end-with-root        with --tree: once COMMAND exits, end the rest of its tree
+                             (SIGTERM, then SIGKILL after --kill-after), as systemd
+                             does with a service's processes
       --json                 once COMMAND has ended, print how it ended and how long it
                              took as a JSON line on stderr (with --tree: treeMethod,
                              'cgroup' or 'subreaper')
@@ -37,12 +40,13 @@ const spec = {
   signal: { short: 's', value: true },
   'kill-after': { short: 'k', value: true },
   tree: {},
+  'end-with-root': {},
   json: {},
   help: { short: 'h' },
 };
 
 /** Spawns the command; when it cannot run, says why and returns the exit status for that. */
-function start(file: string, args: string[], tree: boolean): Subprocess | number {
+function start(file: string, args: string[], tree: boolean | TreeOptions): Subprocess | number {
   try {
     return spawn(file, args, { stdio: 'inherit', tree });
   } catch (err) {
@@ -81,7 +85,10 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const name of FORWARDED) process.on(name, forward);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const started = start(positionals[0], positionals.slice(1), options.tree === true);
+    if (options['end-with-root'] && !options.tree) throw new UsageError('--end-with-root needs --tree');
+    const endWithRoot = { timeout: killAfter === 0 ? Infinity : killAfter };
+    const tree = options.tree === true && (options['end-with-root'] ? { endWithRoot } : true);
+    const started = start(positionals[0], positionals.slice(1), tree);
     if (typeof started === 'number') return started;
     child = started;
     let timedOut = false;
