@@ -17,6 +17,7 @@ const ESRCH = 3;
 const WEXITED = 4;
 const WNOHANG = 1;
 const MAX_PASSES = 1000;
+const WALK_RETRY_MS = 100;
 const plain = Object.freeze({ mode: WatchMode.Plain, thread: false });
 
 interface Stat {
@@ -43,15 +44,16 @@ function childrenOf(pid: number): number[] {
   let tasks: string[];
   try {
     tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err; // EMFILE & co.: not "no children"
   }
   for (const tid of tasks) {
     try {
       const text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
       if (text) for (const word of text.split(' ')) out.push(Number(word));
-    } catch {
-      // the thread exited
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // else the thread exited
     }
   }
   return out;
@@ -60,7 +62,8 @@ function childrenOf(pid: number): number[] {
 /** A pidfd on pid, kept only if pid is still parent's child once the pidfd holds it. */
 function openChild(pid: number, parent: number): Pidfd | null {
   const fd = native.open(pid, 0);
-  if (fd < 0) return null;
+  if (fd === -ESRCH) return null;
+  if (fd < 0) throw systemError(fd, 'pidfd_open'); // EMFILE: not "gone"
   const handle = new Pidfd(kCreate, pid, fd, plain);
   try {
     if (processInfo(pid, fd).ppid === parent) return handle;
@@ -151,15 +154,24 @@ function becomeSubreaper(): void {
   listen();
 }
 
+/** On SIGCHLD: nothing may throw from a signal listener; a failed scan (EMFILE) waits for the next. */
+function scanOrphansQuietly(): void {
+  try {
+    scanOrphans();
+  } catch {
+    // the members' own exits and the next walk retry
+  }
+}
+
 function listen(): void {
-  if (isMainThread && !listening) process.on('SIGCHLD', scanOrphans);
+  if (isMainThread && !listening) process.on('SIGCHLD', scanOrphansQuietly);
   listening = true;
 }
 
 /** Nothing left to adopt or reap: SIGCHLD need not cost a scan any more. */
 function stopListening(): void {
   if (!listening || trees.size > 0 || orphanage.size > 0) return;
-  if (isMainThread) process.off('SIGCHLD', scanOrphans);
+  if (isMainThread) process.off('SIGCHLD', scanOrphansQuietly);
   listening = false;
 }
 
@@ -213,7 +225,14 @@ class SubreaperTree extends ProcessTree {
 
   #changed(): void {
     if (this.done || this.closed) return;
-    this.#walk();
+    try {
+      this.#walk();
+    } catch {
+      // A walk that failed (EMFILE) proves nothing: `exited` waits, and the walk is retried.
+      const retry = setTimeout(() => this.#changed(), WALK_RETRY_MS);
+      if (!this.#ref) retry.unref();
+      return;
+    }
     if (!this.#root.running && ![...this.#members.values()].some((m) => m.running)) {
       this.#leave();
       this.settle();
