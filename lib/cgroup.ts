@@ -13,6 +13,8 @@ export interface Cgroup2Mount {
   mountPoint: string;
   /** Which cgroup that mount shows at its top, as /proc/self/cgroup names cgroups. */
   root: string;
+  /** Mounted read-only (as containers mount it): no tree cgroups here. */
+  readOnly: boolean;
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -46,7 +48,7 @@ export function cgroup2Mount(): Cgroup2Mount | null {
     const [left, right] = line.split(' - ');
     if (right === undefined || right.split(' ')[0] !== 'cgroup2') continue;
     const fields = left.split(' ');
-    found = { mountPoint: unescape(fields[4]), root: unescape(fields[3]) };
+    found = { mountPoint: unescape(fields[4]), root: unescape(fields[3]), readOnly: fields[5].split(',').includes('ro') };
   }
   if (found !== null) mount = found;
   return found;

@@ -184,11 +184,14 @@ class SubreaperTree extends ProcessTree {
   readonly #members = new Map<number, Pidfd>();
   #ref = true;
   #subreaper: boolean;
+  /** A tree we spawned (not pidfd.tree(pid)): its orphans are ours to reap. */
+  readonly #spawned: boolean;
 
   /** subreaper: the tree holds one of this process's subreaper claims (spawned trees). */
   constructor(root: Pidfd, subreaper: boolean) {
     super(root.pid);
     this.#subreaper = subreaper;
+    this.#spawned = subreaper;
     this.#root = root;
     this.#rootStart = procStat(root.pid)?.start ?? 0;
     trees.add(this);
@@ -218,7 +221,10 @@ class SubreaperTree extends ProcessTree {
   #memberExited(handle: Pidfd): void {
     if (this.#members.get(handle.pid) !== handle) return;
     this.#members.delete(handle.pid);
-    if (reap(handle)) handle.close();
+    // pidfd.tree(pid) of our own pid or an ancestor's: a child of ours is child_process's (or
+    // another owner's) to reap; reaping it here would steal its 'exit'.
+    if (!this.#spawned && procStat(handle.pid)?.ppid === process.pid) handle.close();
+    else if (reap(handle)) handle.close();
     else adoptIntoOrphanage(handle); // its parent may die before reaping it: then it is ours
     this.#changed();
   }

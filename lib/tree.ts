@@ -375,7 +375,9 @@ function treeMethodNow(): TreeMethodReport {
   const subreaper = (reason: string) => ({ method: 'subreaper' as const, reason });
   let parent: string | null;
   try {
-    if (cgroup2Mount() === null) return subreaper('no cgroup2 mount');
+    const mount = cgroup2Mount();
+    if (mount === null) return subreaper('no cgroup2 mount');
+    if (mount.readOnly) return subreaper('cgroup2 read-only'); // access() may say EACCES first
     parent = ownCgroupDir();
   } catch (err) {
     return subreaper(`/proc could not be read (${(err as { code?: string }).code}); asked again next time`);

@@ -311,8 +311,9 @@ describe.skipIf(skip(!cgroupSpawns, 'no writable cgroup2 with CLONE_INTO_CGROUP 
       const { ownCgroupDir } = await import(${JSON.stringify(path.resolve('dist/cgroup.js'))});
       const dir = ownCgroupDir();
       const mine = () => fs.readdirSync(dir).filter((n) => n.startsWith('pidfd-' + process.pid + '-'));
-      const code = 'const pidfd = require(' + JSON.stringify(${JSON.stringify(path.resolve('dist/index.js'))}) + ');' +
-        "require('node:worker_threads').parentPort.postMessage('go');" +
+      // An eval'd worker of an ES module script is an ES module too.
+      const code = 'const pidfd = await import(' + JSON.stringify(${JSON.stringify(path.resolve('dist/index.mjs'))}) + ');' +
+        "(await import('node:worker_threads')).parentPort.postMessage('go');" +
         "for (;;) { const c = pidfd.spawn('sleep', ['0.05'], { tree: { method: 'cgroup' }, stdio: 'ignore' }); c.tree.unref(); c.unref(); }";
       let seen = 0;
       for (let i = 0; i < 30; i++) {
