@@ -12,6 +12,7 @@ import { kCreate, Pidfd } from './pidfd';
 import { ProcessTree, registerSubreaper } from './tree';
 import { WatchMode } from './watcher';
 import { signalMembers } from './tree-signal';
+import { childrenOf } from './proc-tree';
 
 const ESRCH = 3;
 const WEXITED = 4;
@@ -36,27 +37,6 @@ function procStat(pid: number | 'self'): Stat | null {
   } catch {
     return null;
   }
-}
-
-/** The children of every thread of pid. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
-    throw err; // EMFILE & co.: not "no children"
-  }
-  for (const tid of tasks) {
-    try {
-      const text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (text) for (const word of text.split(' ')) out.push(Number(word));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // else the thread exited
-    }
-  }
-  return out;
 }
 
 /** A pidfd on pid, kept only if pid is still parent's child once the pidfd holds it. */

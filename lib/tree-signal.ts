@@ -3,9 +3,9 @@
 // defines them (stop signals stop, SIGCONT continues, a member someone else stopped stays
 // stopped), and never the caller or one of its ancestors. The methods differ only in how
 // they find the members and hold them still (a frozen cgroup, or SIGSTOP top-down).
-import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import { systemError, type SystemError } from './errors';
+import { callerAndAncestors, processState } from './proc-tree';
 
 const { EPERM, ESRCH } = constants.errno;
 export const SIGCONT = 18;
@@ -26,32 +26,6 @@ export interface TreeSignalError extends SystemError {
   signalled: number;
   /** The members that answered EPERM, and were skipped. */
   pids: number[];
-}
-
-/** The pid's one-letter state (R, S, T...), or null once it is gone. */
-export function processState(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return null;
-  }
-}
-
-function parentOf(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
-}
-
-/** This process and its ancestors, up to the top of our pid namespace: never signalled by a tree. */
-export function callerAndAncestors(): Set<number> {
-  const pids = new Set<number>();
-  for (let pid = process.pid; pid > 0 && !pids.has(pid); pid = parentOf(pid)) pids.add(pid);
-  return pids;
 }
 
 /**

@@ -11,7 +11,8 @@ import { hasFeature, registerTreeMethod, type TreeMethodReport } from './feature
 import { closedError, invalidArgType, invalidArgValue, systemError } from './errors';
 import { processInfo } from './info';
 import { signalNumber } from './signals';
-import { callerAndAncestors, needsHold, signalMembers, type TreeMember } from './tree-signal';
+import { callerAndAncestors, childrenOf } from './proc-tree';
+import { needsHold, signalMembers, type TreeMember } from './tree-signal';
 import { escalate, escalationOptions, type Escalation } from './terminate';
 import { validateCString, validatePid } from './validate';
 import { adoptWatch, release, track, untrack, watchId, type ExitListener, type Resources } from './watcher';
@@ -485,29 +486,6 @@ export function tree(target: number | Pidfd): ProcessTree {
   } finally {
     handle.close();
   }
-}
-
-/** The children of every thread of pid (none once it is gone); EMFILE & co. are thrown. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
-    throw err;
-  }
-  for (const tid of tasks) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // the thread exited
-      throw err;
-    }
-    if (text) for (const word of text.split(' ')) out.push(Number(word));
-  }
-  return out;
 }
 
 /**

@@ -1,0 +1,52 @@
+// What /proc says about the processes of a tree: states, parents, children. A process that
+// is gone reads as gone; any other failure (EMFILE) is thrown, never taken for "gone".
+import * as fs from 'node:fs';
+
+/** The pid's one-letter state (R, S, T...), or null once it is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return null;
+  }
+}
+
+export function parentOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** This process and its ancestors, up to the top of our pid namespace: never signalled by a tree. */
+export function callerAndAncestors(): Set<number> {
+  const pids = new Set<number>();
+  for (let pid = process.pid; pid > 0 && !pids.has(pid); pid = parentOf(pid)) pids.add(pid);
+  return pids;
+}
+
+/** The children of every thread of pid (none once it is gone); EMFILE & co. are thrown. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err;
+  }
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // the thread exited
+      throw err;
+    }
+    if (text) for (const word of text.split(' ')) out.push(Number(word));
+  }
+  return out;
+}
