@@ -4,6 +4,7 @@ export { spawn, Subprocess, type SpawnOptions, type StdioOption } from './subpro
 export type { KillReason, SupervisionOptions } from './supervise';
 export { from } from './from-child';
 export { ProcessTree, tree, type TreeMethod, type TreeOptions, type TreeTerminateOptions } from './tree';
+export type { TreeSignalError } from './tree-signal';
 import './subreaper-tree'; // registers the subreaper method with ./tree
 export { features, type Features, type TreeMethodReport } from './features';
 export type { ExitStatus } from './exit-status';
