@@ -53,9 +53,10 @@ const prelude = `
   const otherTree = pidfd.spawn('sleep', ['1000'], { tree: true, stdio: 'ignore' });
   const cpChild = cp.spawn('sleep', ['1000'], { stdio: 'ignore' });
   const bystanders = () => [orphan, otherTree.pid, cpChild.pid].map((pid) => state(pid) === 'S' || state(pid) === 'R');
-  const dropBystanders = () => {
+  const dropBystanders = async () => {
     process.kill(orphan, 'SIGKILL');
     otherTree.tree.kill('SIGKILL');
+    await otherTree.tree.exited; // its cgroup goes before we exit
     otherTree.tree.close();
     otherTree.close();
     cpChild.kill('SIGKILL');
@@ -117,7 +118,7 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
         out.cont2 = child.tree.kill('SIGCONT');
         await child.tree.exited;
         out.bystanders = bystanders();
-        dropBystanders();
+        await dropBystanders();
         child.close();
         console.log(JSON.stringify(out));
         process.exit(0);
@@ -150,7 +151,7 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
         kept.tree.kill('SIGKILL');
         await kept.tree.exited;
         out.bystanders = bystanders();
-        dropBystanders();
+        await dropBystanders();
         console.log(JSON.stringify(out));
         process.exit(0);
       `);
@@ -163,7 +164,7 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
       const mine = cp.spawn('sleep', ['1000'], { stdio: 'ignore' });
       const exit = new Promise((r) => mine.on('exit', (code, signal) => r(signal)));
       await until(() => state(mine.pid) === 'S', 'the child asleep');
-      dropBystanders(); // our tree would take them: they are our children
+      await dropBystanders(); // our tree would take them: they are our children
       await until(() => state(cpChild.pid) === null && state(otherTree.pid) === null, 'bystanders gone');
       const tree = pidfd.tree(process.pid);
       const count = tree.kill('SIGTERM');
@@ -215,7 +216,7 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
         child.close();
       }
       out.bystanders = bystanders();
-      dropBystanders();
+      await dropBystanders();
       console.log(JSON.stringify({ ...out, suids }));
       process.exit(0);
     `);
@@ -269,8 +270,9 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
       const child = pidfd.spawn('sh', ['-c', 'readlink /proc/self/fd/0 || echo closed'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let text = '';
       child.stdout.on('data', (d) => { text += d; });
+      const closed = new Promise((r) => child.stdout.on('close', r));
       await child.exited;
-      await new Promise((r) => child.stdout.on('close', r));
+      await closed;
       console.log(JSON.stringify(text.trim()));
     `);
     expect(lastJson(r)).toBe('/dev/null');
