@@ -263,6 +263,28 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
     expect(out.after.reason).toMatch(reasons[env]);
   });
 
+  it.skipIf(skipEnv(env))('EMFILE during a walk (pidfd.tree(pid)) is thrown, and does not settle exited', async () => {
+    const r = await runIn(env, `
+      const fs = await import('node:fs');
+      const cp = await import('node:child_process');
+      const sh = cp.spawn('sh', ['-c', 'sleep 1000 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      await new Promise((r) => sh.stdout.once('data', r));
+      const tree = pidfd.tree(sh.pid);
+      const out = { method: tree.method, before: tree.pids().length };
+      const held = [];
+      try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+      try { out.during = tree.pids().length; } catch (e) { out.during = e.code; }
+      out.done = tree.done;
+      for (const fd of held) fs.closeSync(fd);
+      out.after = tree.pids().length;
+      tree.kill('SIGKILL');
+      await tree.exited;
+      tree.close();
+      console.log(JSON.stringify(out));
+    `);
+    expect(lastJson(r)).toEqual({ method: 'subreaper', before: 2, during: 'EMFILE', done: false, after: 2 });
+  });
+
   it.skipIf(skipEnv(env))("stdio: 'ignore' gives /dev/null on fd 0 where the parent has fd 0 closed", async () => {
     const r = await runIn(env, `
       const fs = await import('node:fs');
