@@ -9,7 +9,7 @@ import { invalidArgType, invalidArgValue, systemError, type SystemError } from '
 import { kCreate, Pidfd } from './pidfd';
 import { releaseStdin, stdioStream } from './runtime';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
-import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
+import { abandonTree, keeperArgs, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
@@ -89,7 +89,7 @@ export class Subprocess extends Pidfd {
 }
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
-const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl'];
+const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl', 'clone3', 'clone3'];
 const kStageExec = 7;
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
@@ -178,23 +178,25 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     childEnds.push(pair[1]);
   }
 
-  const out = new Int32Array(3);
+  const out = new Int32Array(4);
   const watch = watchId();
   const paths = candidates(file, env);
   const argv = [argv0, ...argList];
   let cgroupFd = -1;
   try {
-    if (tree !== null) cgroupFd = prepareTree(tree);
+    if (tree !== null) cgroupFd = prepareTree(tree, supervision.deathSignal !== 0);
   } catch (err) {
     closeAll(ours);
     closeAll(childEnds);
     throw err;
   }
-  // A subreaper tree's root gets a session of its own: its orphans can then be told from
-  // children this process forked (lib/subreaper-tree.ts).
-  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, supervision.deathSignal);
+  // A tree's keeper (src/keeper.cc) is the root's parent; its exit is watched under keeperWatch.
+  const keeperWatch = watchId();
+  let [keeper, cgroupName] = keeperArgs(tree);
+  let r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, cgroupFd, supervision.deathSignal, keeper, keeperWatch, cgroupName);
   if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
-    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, supervision.deathSignal);
+    [keeper, cgroupName] = keeperArgs(tree);
+    r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, -1, supervision.deathSignal, keeper, keeperWatch, cgroupName);
   }
   closeAll(childEnds);
   if (r < 0) {
@@ -212,7 +214,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
 
   const streams = ours.map((fd, i) => (fd < 0 ? null : stdioStream(fd, i)));
   const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
-  if (tree !== null) child[kSetTree](startTree(tree, child.pid));
+  if (tree !== null) child[kSetTree](startTree(tree, child, out[3], keeperWatch));
   supervise(child, supervision, (reason) => (child.killedBy ??= reason));
   return child;
 }

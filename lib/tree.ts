@@ -1,7 +1,7 @@
 // Process trees: a child and everything it starts, contained, signalled and awaited as one.
 // Two methods: a cgroup v2 of its own (the child starts inside it, CLONE_INTO_CGROUP), or,
-// where no writable cgroup2 exists, this process as a child subreaper walking /proc
-// (lib/subreaper-tree.ts). README "Process trees" states what each one guarantees.
+// where no writable cgroup2 exists, a keeper process that is the tree's subreaper
+// (lib/subreaper-tree.ts, src/keeper.cc). docs/trees.md states what each one guarantees.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { constants } from 'node:os';
@@ -14,6 +14,7 @@ import { validateCString, validatePid } from './validate';
 import { adoptWatch, release, track, untrack, watchId, type ExitListener, type Resources } from './watcher';
 import { cgroup2Mount, cgroupDir, cgroupIds, cgroupPids, createTreeCgroup, discardTreeCgroup, ownCgroupDir, treeParent, type TreeCgroup } from './cgroup';
 import { open, Pidfd } from './pidfd';
+import { holdKeeperWatch, KEEPER, KEEPER_DIE, KEEPER_UNREF } from './keeper';
 
 export type TreeMethod = 'cgroup' | 'subreaper';
 
@@ -293,14 +294,16 @@ export interface TreePlan {
   forced: boolean;
   parent: string | null;
   cgroup: TreeCgroup | null;
-  /** The plan holds one of this process's subreaper claims (handed to the tree at start). */
-  subreaper: boolean;
+  /** The child starts under a keeper (src/keeper.cc): every subreaper tree, and cgroup trees with dieWithParent. */
+  keeper: boolean;
+  /** dieWithParent: the keeper kills the whole tree when this environment ends. */
+  die: boolean;
 }
 
 /** Validates spawn()'s `tree` option; null without a tree. Creates nothing. */
 export function treeOptions(option: unknown): TreePlan | null {
   if (option === undefined || option === false) return null;
-  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null, subreaper: false };
+  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null, keeper: false, die: false };
   if (option === null || typeof option !== 'object' || Array.isArray(option)) {
     throw invalidArgType('options.tree', 'of type boolean or object', option);
   }
@@ -313,9 +316,9 @@ export function treeOptions(option: unknown): TreePlan | null {
     throw invalidArgValue('options.tree.cgroup', opts.cgroup, "cannot be used with method 'subreaper'");
   }
   const requested = opts.cgroup === undefined ? undefined : validateCString(opts.cgroup, 'options.tree.cgroup');
-  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, subreaper: false };
+  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, keeper: false, die: false };
   const parent = treeParent(requested);
-  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, subreaper: false };
+  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, keeper: false, die: false };
 }
 
 /** Once clone3 could not start a child into a cgroup here, auto trees stop trying. */
@@ -323,26 +326,34 @@ let cgroupSpawnBroken = false;
 const kernelRefusals = new Set([-constants.errno.ENOSYS, -constants.errno.EPERM, -EINVAL, -constants.errno.E2BIG]);
 
 /**
- * Right before the clone: creates the cgroup (cgroup method) or makes this process a
- * subreaper. Returns the directory fd for spawn's cgroupFd, or -1. Throws, leaving
- * nothing behind, when a forced method is impossible.
+ * Right before the clone: creates the cgroup (cgroup method) and decides on a keeper.
+ * Returns the directory fd for spawn's cgroupFd, or -1. Throws, leaving nothing behind,
+ * when a forced method is impossible. die: dieWithParent.
  */
-export function prepareTree(plan: TreePlan): number {
+export function prepareTree(plan: TreePlan, die: boolean): number {
+  plan.die = die;
   if (plan.method === 'cgroup' && plan.parent === null && !plan.forced) plan.method = 'subreaper';
   if (plan.method === 'cgroup' && cgroupSpawnBroken && !plan.forced) plan.method = 'subreaper';
   if (plan.method === 'cgroup') {
     if (plan.parent === null) throw systemError(-constants.errno.ENOENT, 'mkdir', { path: 'cgroup2 (no cgroup2 mount)' });
     try {
       plan.cgroup = createTreeCgroup(plan.parent);
+      plan.keeper = die; // only the keeper can kill the tree once we are gone
       return plan.cgroup.dirFd;
     } catch (err) {
       if (plan.forced) throw err;
       plan.method = 'subreaper'; // not writable here (EACCES, EROFS...)
     }
   }
-  becomeSubreaper();
-  plan.subreaper = true;
+  plan.keeper = true;
   return -1;
+}
+
+/** spawn()'s keeper arguments: [flags, the cgroup directory's name]. */
+export function keeperArgs(plan: TreePlan | null): [number, string] {
+  if (plan === null || !plan.keeper) return [0, ''];
+  const flags = KEEPER | (plan.die ? KEEPER_DIE : 0) | (plan.cgroup !== null ? KEEPER_UNREF : 0);
+  return [flags, plan.cgroup !== null ? path.basename(plan.cgroup.dir) : ''];
 }
 
 /**
@@ -357,29 +368,30 @@ export function treeSpawnFailed(plan: TreePlan, errno: number, stage: number): b
   if (kernelRefusals.has(errno)) cgroupSpawnBroken = true;
   if (plan.forced) return false;
   plan.method = 'subreaper';
-  becomeSubreaper();
-  plan.subreaper = true;
+  plan.keeper = true;
   return true;
 }
 
-/** spawn() failed for good: nothing of the tree may stay (cgroup, subreaper claim). */
+/** spawn() failed for good: nothing of the tree may stay (its cgroup; a keeper never outlives a failed spawn). */
 export function abandonTree(plan: TreePlan): void {
   if (plan.cgroup !== null) discardTreeCgroup(plan.cgroup);
   plan.cgroup = null;
-  if (plan.subreaper) native.setChildSubreaper(false);
-  plan.subreaper = false;
 }
 
 /** src/spawn.h kStageCgroup: clone3(CLONE_INTO_CGROUP) itself failed. */
 export const STAGE_CGROUP = 10;
 
-/** The child started: its tree. */
-export function startTree(plan: TreePlan, root: number): ProcessTree {
+/**
+ * The child started: its tree. keeper and keeperWatch: the keeper's pid and the watch on
+ * its exit when the plan has one (spawn's out[3] and keeperWatchId).
+ */
+export function startTree(plan: TreePlan, root: Pidfd, keeper: number, keeperWatch: number): ProcessTree {
   if (plan.cgroup !== null) {
     native.close(plan.cgroup.dirFd);
-    return new CgroupTree(root, plan.cgroup.dir, plan.cgroup.eventsFd, true);
+    if (plan.keeper) holdKeeperWatch(keeperWatch);
+    return new CgroupTree(root.pid, plan.cgroup.dir, plan.cgroup.eventsFd, true);
   }
-  return subreaperTree(root, true);
+  return keeperTree(root, keeper, keeperWatch);
 }
 
 /**
@@ -403,7 +415,7 @@ export function tree(target: number | Pidfd): ProcessTree {
     }
     const own = ownCgroup(pid, handle);
     if (own !== null) return new CgroupTree(pid, own.dir, own.eventsFd, false);
-    return subreaperTree(pid, false);
+    return walkTree(pid);
   } finally {
     handle.close();
   }
@@ -437,13 +449,14 @@ function ownCgroup(pid: number, handle: Pidfd): { dir: string; eventsFd: number 
 }
 
 // The subreaper method lives in its own file; it registers itself here to avoid a cycle.
-let subreaperTree: (root: number, subreaper: boolean) => ProcessTree = () => {
+const unregistered = (): never => {
   throw systemError(-constants.errno.ENOSYS, 'prctl');
 };
-let becomeSubreaper: () => void = noop;
+let walkTree: (root: number) => ProcessTree = unregistered;
+let keeperTree: (root: Pidfd, keeper: number, keeperWatch: number) => ProcessTree = unregistered;
 
 /** @internal */
-export function registerSubreaper(make: typeof subreaperTree, become: () => void): void {
-  subreaperTree = make;
-  becomeSubreaper = become;
+export function registerSubreaper(walk: typeof walkTree, keeper: typeof keeperTree): void {
+  walkTree = walk;
+  keeperTree = keeper;
 }
