@@ -46,6 +46,11 @@ export interface RunOptions {
   prefix?: string[];
   env?: NodeJS.ProcessEnv;
   timeout?: number;
+  /** Load the package from this copy instead of the checkout (test/tree-env.ts, non-root runs). */
+  packageRoot?: string;
+  /** The `helper` object in scope, when not the checkout's (name -> path). */
+  helpers?: Record<string, string>;
+  cwd?: string;
 }
 
 /**
@@ -53,11 +58,13 @@ export interface RunOptions {
  * (the raw binding) and `helper` (paths of the C helpers) in scope.
  */
 export function runNode(code: string, options: RunOptions = {}): Promise<RunResult> {
+  const pkg = options.packageRoot ?? root;
+  const helpers = options.helpers ?? { threads: helper('threads'), zombie: helper('zombie'), storm: helper('signal-storm') };
   const prelude =
-    `import * as pidfd from ${JSON.stringify(entry)};\n` +
+    `import * as pidfd from ${JSON.stringify(path.join(pkg, 'dist', 'index.mjs'))};\n` +
     `import { createRequire } from 'node:module';\n` +
-    `const { native } = createRequire(import.meta.url)(${JSON.stringify(bindingEntry)});\n` +
-    `const helper = ${JSON.stringify({ threads: helper('threads'), zombie: helper('zombie'), storm: helper('signal-storm') })};\n`;
+    `const { native } = createRequire(import.meta.url)(${JSON.stringify(path.join(pkg, 'dist', 'binding.js'))});\n` +
+    `const helper = ${JSON.stringify(helpers)};\n`;
   const argv = [...(options.nodeArgs ?? []), '--input-type=module', '-e', prelude + code];
   let command = [process.execPath, ...argv];
   if (options.seccomp) command = [helper('seccomp-run'), ...options.seccomp, '--', ...command];
@@ -66,7 +73,7 @@ export function runNode(code: string, options: RunOptions = {}): Promise<RunResu
     execFile(
       command[0],
       command.slice(1),
-      { env: options.env ?? process.env, timeout: options.timeout ?? 170_000, maxBuffer: 64 << 20 },
+      { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeout ?? 170_000, maxBuffer: 64 << 20 },
       (error, stdout, stderr) => {
         const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
         resolve({
