@@ -422,7 +422,7 @@ async function treeSection() {
   // Under `reaper run`: the orphans of each killed tree must be reaped by someone.
   const r = await worker(
     'tree.mjs',
-    { size: opts.treeSize, fanout: 10, runs: opts.treeRuns, treeKillRuns: opts.treeKillRuns, spawns: opts.treeSpawns, warmup: opts.quick ? 1 : 3, forktree: forktreeBin, cgroupKill: cgroupKillBin },
+    { size: opts.treeSize, fanout: 10, runs: opts.treeRuns, treeKillRuns: opts.treeKillRuns, spawns: opts.treeSpawns, warmup: opts.quick ? 1 : 3, forktree: forktreeBin, cgroupKill: cgroupKillBin, eachTrees: opts.quick ? 20 : 500, deathRuns: opts.quick ? 1 : 5 },
     [],
     [reaperBin, 'run'],
   );
@@ -436,6 +436,19 @@ async function treeSection() {
   };
   const spawn = { plain: sum(r.spawn.plain, 'pidfd.spawn'), tree: sum(r.spawn.tree, 'pidfd.spawn({ tree: true })') };
   if (!spawn.tree.skipped) spawn.tree_vs_plain = spawn.tree.median_ns / spawn.plain.median_ns;
+  if (r.spawn.subreaper) {
+    spawn.subreaper = sum(r.spawn.subreaper, "pidfd.spawn({ tree: { method: 'subreaper' } }) (a keeper)");
+    spawn.subreaper_vs_plain = spawn.subreaper.median_ns / spawn.plain.median_ns;
+  }
+  // Issue 18: many single-process trees killed one by one, and a SIGKILLed supervisor's tree.
+  const perMethod = (section, label) => {
+    const out = { ...section };
+    for (const m of ['cgroup', 'subreaper']) if (section?.[m]) out[m] = { label: `${label} (${m})`, ...summary(section[m].samples_ns), ...section[m] };
+    return out;
+  };
+  const killEach = perMethod(r.kill_each, `${r.kill_each?.trees} single-process trees, tree.kill each, until all exited`);
+  if (killEach.cgroup && killEach.subreaper) killEach.subreaper_vs_cgroup = killEach.subreaper.median_ns / killEach.cgroup.median_ns;
+  const supervisorDeath = perMethod(r.supervisor_death, 'dieWithParent tree of 100: supervisor SIGKILLed to every member exited');
   const kill = {};
   for (const [name, label] of Object.entries(TREE_KILL_PEERS)) if (r.kill[name]) kill[name] = sum(r.kill[name], label);
   const c = kill.c && !kill.c.skipped ? kill.c : null;
@@ -456,6 +469,8 @@ async function treeSection() {
     tree_method: r.tree_method ?? null,
     spawn,
     kill,
+    kill_each: killEach,
+    supervisor_death: supervisorDeath,
   };
 }
 
@@ -562,6 +577,14 @@ function goals(res) {
   const tr = res.tree;
   if (tr) {
     if (tr.spawn.tree_vs_plain !== undefined) add('tree', 'tree.spawn_vs_plain', 'tree spawn until exited <= 1.3x a plain spawn', tr.spawn.tree_vs_plain, 1.3, tr.spawn.tree_vs_plain <= 1.3, 'x');
+    const sv = tr.spawn.subreaper_vs_plain;
+    if (sv !== undefined) add('tree', 'tree.subreaper_spawn_vs_plain', 'subreaper tree spawn (a keeper) until exited <= 1.3x a plain spawn', sv, 1.3, sv <= 1.3, 'x');
+    const ke = tr.kill_each?.subreaper_vs_cgroup;
+    if (ke !== undefined) add('tree', 'tree.kill_each_subreaper_vs_cgroup', `${tr.kill_each.trees} trees killed one by one: subreaper <= 2x cgroup`, ke, 2, ke <= 2, 'x');
+    for (const m of ['cgroup', 'subreaper']) {
+      const d = tr.supervisor_death?.[m];
+      if (d) add('tree', `tree.supervisor_death_${m}`, `SIGKILLed supervisor to an empty 100-process dieWithParent tree (${m}) <= 50 ms`, d.median_ns / 1e6, 50, d.median_ns / 1e6 <= 50, 'ms');
+    }
     const ours = tr.kill.pidfd;
     if (ours && !ours.skipped && ours.median_vs_c !== undefined) add('tree', 'tree.kill_vs_c', `kill a ${tr.size}-process tree until exited <= 1.5x C cgroup.kill + populated wait`, ours.median_vs_c, 1.5, ours.median_vs_c <= 1.5, 'x');
     const tk = tr.kill['tree-kill'];
