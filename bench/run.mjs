@@ -691,7 +691,7 @@ function printReport(res) {
     out.push(
       table(
         Object.entries(t.spawn)
-          .filter(([k]) => k !== 'tree_vs_plain')
+          .filter(([, p]) => typeof p === 'object')
           .map(([, p]) => (p.skipped ? [p.label, 'skipped', '', '', p.skipped] : [p.label, us(p.median_ns), us(p.p99_ns), us(p.block_median_ns), x(p.median_ns / t.spawn.plain.median_ns)])),
         ['peer', 'median', 'p99', 'block med', 'vs plain'],
       ),
@@ -707,6 +707,9 @@ function printReport(res) {
         ['peer', 'median', 'max', 'vs C', 'vs pidfd', 'notes'],
       ),
     );
+    const perMethod = (section) => ['cgroup', 'subreaper'].filter((m) => section?.[m]).map((m) => [section[m].label, ms(section[m].median_ns), ms(section[m].max_ns)]);
+    const rows = [...perMethod(t.kill_each), ...perMethod(t.supervisor_death)];
+    if (rows.length) out.push(table(rows, ['trees (issue 18)', 'median ms', 'max ms']));
   }
   if (res.runtimes) {
     out.push(`\n6. Runtimes: kill -> exit seen, pidfd vs the runtime's own notification, ${res.runtimes.results[0]?.runs ?? 0} runs each, interleaved, microseconds`);
