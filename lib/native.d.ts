@@ -53,6 +53,8 @@ export interface Native {
     keeperWatchId?: number,
     /** The tree cgroup's name in its parent directory (the keeper removes it on lifeline EOF). */
     cgroupName?: string,
+    /** The child writes itself into cgroupFd's cgroup.procs before exec, instead of CLONE_INTO_CGROUP. */
+    joinCgroup?: boolean,
   ): number;
   /** Which clone method spawn() uses now: 0 clone3, 1 clone(CLONE_PIDFD), 2 fork + pidfd_open */
   spawnMethod(): number;

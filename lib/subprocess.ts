@@ -9,7 +9,7 @@ import { invalidArgType, invalidArgValue, systemError, type SystemError } from '
 import { kCreate, Pidfd } from './pidfd';
 import { releaseStdin, stdioStream } from './runtime';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
-import { abandonTree, keeperArgs, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
+import { abandonTree, prepareTree, startTree, treeOptions, treeSpawnArgs, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
@@ -91,6 +91,7 @@ export class Subprocess extends Pidfd {
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
 const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl', 'clone3', 'clone3'];
 const kStageExec = 7;
+const kStageKeeper = 11;
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
 function candidates(file: string, env: NodeJS.ProcessEnv): string[] {
@@ -182,21 +183,21 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const watch = watchId();
   const paths = candidates(file, env);
   const argv = [argv0, ...argList];
-  let cgroupFd = -1;
   try {
-    if (tree !== null) cgroupFd = prepareTree(tree, supervision.deathSignal !== 0);
+    if (tree !== null) prepareTree(tree, supervision.deathSignal !== 0);
   } catch (err) {
     closeAll(ours);
     closeAll(childEnds);
     throw err;
   }
   // A tree's keeper (src/keeper.cc) is the root's parent; its exit is watched under keeperWatch.
+  // A failed tree spawn may be retried: the child joining the cgroup itself, or as a subreaper tree.
   const keeperWatch = watchId();
-  let [keeper, cgroupName] = keeperArgs(tree);
-  let r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, cgroupFd, supervision.deathSignal, keeper, keeperWatch, cgroupName);
-  if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
-    [keeper, cgroupName] = keeperArgs(tree);
-    r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, -1, supervision.deathSignal, keeper, keeperWatch, cgroupName);
+  let r: number;
+  for (let attempt = 0; ; attempt++) {
+    const [cgroupFd, keeper, cgroupName, join] = treeSpawnArgs(tree);
+    r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, cgroupFd, supervision.deathSignal, keeper, keeperWatch, cgroupName, join);
+    if (r >= 0 || tree === null || attempt === 2 || !treeSpawnFailed(tree, r, out[2])) break;
   }
   closeAll(childEnds);
   if (r < 0) {
@@ -209,6 +210,13 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     });
     if (stage === kStageExec || stage === 1) err.syscall = `spawn ${file}`;
     if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
+    if (stage === kStageKeeper) {
+      // The tree's keeper could not be made: where no method works, say what is missing.
+      err.syscall = 'clone';
+      err.message =
+        `${file}: process trees need a writable cgroup2 or a tree keeper (a CLONE_VM process with PR_SET_CHILD_SUBREAPER), ` +
+        `and this system refused the keeper (${err.code}; qemu-user does): use tree: false, or run as root with a writable cgroup2`;
+    }
     throw err;
   }
 

@@ -298,12 +298,14 @@ export interface TreePlan {
   keeper: boolean;
   /** dieWithParent: the keeper kills the whole tree when this environment ends. */
   die: boolean;
+  /** The child joins the cgroup itself (cgroup.procs) where clone3 cannot start it inside. */
+  join: boolean;
 }
 
 /** Validates spawn()'s `tree` option; null without a tree. Creates nothing. */
 export function treeOptions(option: unknown): TreePlan | null {
   if (option === undefined || option === false) return null;
-  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null, keeper: false, die: false };
+  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined), cgroup: null, keeper: false, die: false, join: false };
   if (option === null || typeof option !== 'object' || Array.isArray(option)) {
     throw invalidArgType('options.tree', 'of type boolean or object', option);
   }
@@ -316,12 +318,14 @@ export function treeOptions(option: unknown): TreePlan | null {
     throw invalidArgValue('options.tree.cgroup', opts.cgroup, "cannot be used with method 'subreaper'");
   }
   const requested = opts.cgroup === undefined ? undefined : validateCString(opts.cgroup, 'options.tree.cgroup');
-  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, keeper: false, die: false };
+  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, keeper: false, die: false, join: false };
   const parent = treeParent(requested);
-  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, keeper: false, die: false };
+  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, keeper: false, die: false, join: false };
 }
 
-/** Once clone3 could not start a child into a cgroup here, auto trees stop trying. */
+/** Once clone3 could not start a child into a cgroup here, children join it themselves. */
+let cgroupCloneRefused = false;
+/** Once joining failed too, auto trees stop trying the cgroup method. */
 let cgroupSpawnBroken = false;
 const kernelRefusals = new Set([-constants.errno.ENOSYS, -constants.errno.EPERM, -EINVAL, -constants.errno.E2BIG]);
 
@@ -339,6 +343,7 @@ export function prepareTree(plan: TreePlan, die: boolean): number {
     try {
       plan.cgroup = createTreeCgroup(plan.parent);
       plan.keeper = die; // only the keeper can kill the tree once we are gone
+      plan.join = cgroupCloneRefused;
       return plan.cgroup.dirFd;
     } catch (err) {
       if (plan.forced) throw err;
@@ -349,8 +354,15 @@ export function prepareTree(plan: TreePlan, die: boolean): number {
   return -1;
 }
 
-/** spawn()'s keeper arguments: [flags, the cgroup directory's name]. */
-export function keeperArgs(plan: TreePlan | null): [number, string] {
+/** spawn()'s tree arguments: cgroupFd, keeper flags, the cgroup directory's name, joinCgroup. */
+export function treeSpawnArgs(plan: TreePlan | null): [number, number, string, boolean] {
+  const cgroupFd = plan?.cgroup?.dirFd ?? -1;
+  const join = plan?.join === true && cgroupFd >= 0;
+  const [flags, name] = keeperArgs(plan);
+  return [cgroupFd, flags, name, join];
+}
+
+function keeperArgs(plan: TreePlan | null): [number, string] {
   if (plan === null || !plan.keeper) return [0, ''];
   const flags = KEEPER | (plan.die ? KEEPER_DIE : 0) | (plan.cgroup !== null ? KEEPER_UNREF : 0);
   return [flags, plan.cgroup !== null ? path.basename(plan.cgroup.dir) : ''];
@@ -363,6 +375,12 @@ export function keeperArgs(plan: TreePlan | null): [number, string] {
  */
 export function treeSpawnFailed(plan: TreePlan, errno: number, stage: number): boolean {
   if (plan.cgroup === null || stage !== STAGE_CGROUP) return false;
+  if (!plan.join && kernelRefusals.has(errno)) {
+    // No CLONE_INTO_CGROUP here (qemu-user, seccomp, Linux < 5.7): the child joins itself.
+    cgroupCloneRefused = true;
+    plan.join = true;
+    return true;
+  }
   discardTreeCgroup(plan.cgroup);
   plan.cgroup = null;
   if (kernelRefusals.has(errno)) cgroupSpawnBroken = true;

@@ -212,11 +212,12 @@ KEEPER_CODE int KeeperMain(void* arg) {
   }
   k->child->parent = Sys(SYS_getpid);  // the root's death-signal check: its parent is us
   int pidfd = -1, method = -1;
-  long pid = StartChild(k->child, k->child_stack, &pidfd, k->cgroup_fd, &method);
+  const int clone_cgroup = k->child->join_cgroup_fd >= 0 ? -1 : k->cgroup_fd;  // else the root joins itself
+  long pid = StartChild(k->child, k->child_stack, &pidfd, clone_cgroup, &method);
   k->method = method;
   siginfo_t si;
   if (pid < 0) {
-    Send(report, kRecordFailed, static_cast<int32_t>(-pid), k->cgroup_fd >= 0 ? kStageCgroup : kStageClone);
+    Send(report, kRecordFailed, static_cast<int32_t>(-pid), clone_cgroup >= 0 ? kStageCgroup : kStageClone);
     Exit(0);
   }
   if (k->child->err != 0) {  // it has exited (or was killed): reap it, close its pidfd in our shared table

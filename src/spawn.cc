@@ -124,6 +124,18 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
     if (fd != i && syscall(SYS_dup3, fd, i, 0) < 0) goto fail;
   }
 
+  // Where clone3 cannot start us inside the tree's cgroup (qemu-user, seccomp, Linux < 5.7),
+  // we move ourselves there before exec: we have no child yet, so none escapes.
+  stage = kStageCgroup;
+  if (c->join_cgroup_fd >= 0) {
+    r = syscall(SYS_openat, c->join_cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (r < 0) goto fail;
+    const long procs = r;
+    r = syscall(SYS_write, procs, "0", 1);  // 0: the writer itself
+    if (r < 0) goto fail;
+    syscall(SYS_close, procs);
+  }
+
   stage = kStageSetsid;
   if (c->setsid && syscall(SYS_setsid) < 0) goto fail;
   stage = kStageSetgid;
@@ -349,6 +361,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (!state->spawn_stack) return Napi::Number::New(env, -ENOMEM);
   void* stack = state->spawn_stack.get();
 
+  // info[15], joinCgroup: the child joins cgroupFd's cgroup itself instead of CLONE_INTO_CGROUP.
+  if (cgroup_fd >= 0 && BoolArg(info, 15)) c.join_cgroup_fd = cgroup_fd;
+  const int clone_cgroup_fd = c.join_cgroup_fd >= 0 ? -1 : cgroup_fd;
   const int keeper_flags = IntArg(info, 12, 0);
   if (keeper_flags & kKeeper) {
     if (out_count < 4) return Napi::Number::New(env, -EINVAL);
@@ -361,11 +376,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   unsigned long all = ~0UL, saved = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, 8);
   int pidfd = -1, method = -1;
-  long pid = StartChild(&c, stack, &pidfd, cgroup_fd, &method);
+  long pid = StartChild(&c, stack, &pidfd, clone_cgroup_fd, &method);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, 8);
 
   if (pid < 0) {
-    out[2] = cgroup_fd >= 0 ? kStageCgroup : kStageClone;
+    out[2] = clone_cgroup_fd >= 0 ? kStageCgroup : kStageClone;
     return Napi::Number::New(env, pid);
   }
   if (c.err != 0) {  // the child has exited, or been killed

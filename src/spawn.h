@@ -22,7 +22,8 @@ enum SpawnStage {
   kStageExec = 7,
   kStagePidfd = 8,   // fork path: pidfd_open on the new child
   kStageDeathSignal = 9,  // prctl(PR_SET_PDEATHSIG)
-  kStageCgroup = 10,  // clone3(CLONE_INTO_CGROUP) failed: no child was started
+  kStageCgroup = 10,  // clone3(CLONE_INTO_CGROUP) failed (no child was started), or the child
+                      // could not join the tree's cgroup itself (cgroup.procs)
   kStageKeeper = 11,  // the tree's keeper could not be made (src/keeper.cc)
 };
 
@@ -40,6 +41,7 @@ struct ChildSetup {
   int death_signal = 0;  // PR_SET_PDEATHSIG, 0 for none
   long parent = 0;       // our pid before the clone: the child checks it still has us
   bool handlers_cleared = false;  // CLONE_CLEAR_SIGHAND did the handled signals
+  int join_cgroup_fd = -1;  // a cgroup directory the child moves itself into first (no CLONE_INTO_CGROUP)
   int report_fd = -1;  // fork path: write the failure here; otherwise into the fields below
   volatile int err = 0;
   volatile int stage = kStageNone;

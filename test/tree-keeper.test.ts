@@ -213,3 +213,52 @@ describe.each(treeEnvs)('dieWithParent in the %s environment', (env) => {
     if (env !== 'root') expect(result.method).toBe('subreaper');
   });
 });
+
+describe('where the kernel or a sandbox refuses part of it (seccomp, as qemu-user and old kernels do)', () => {
+  const script = (method: string) => `
+    const fs = await import('node:fs');
+    const warm = pidfd.spawn('true', [], { stdio: 'pipe' }); // the loop's lazily made fds, before counting
+    for await (const _ of warm.stdout) {}
+    await warm.exited;
+    warm.close();
+    const turn = () => new Promise((r) => setImmediate(() => setImmediate(r)));
+    await turn();
+    const before = fs.readdirSync('/proc/self/fd').length;
+    let result;
+    try {
+      const child = pidfd.spawn('sh', ['-c', 'setsid sleep 1000 >/dev/null 2>&1 & cat /proc/self/cgroup'], { tree: { method: '${method}' }, stdio: ['ignore', 'pipe', 'ignore'] });
+      let text = '';
+      for await (const chunk of child.stdout) text += chunk;
+      await child.exited;
+      const tree = child.tree;
+      const members = tree.pids().length;
+      const inCgroup = tree.cgroup !== null && text.includes(tree.cgroup.split('/').pop());
+      tree.kill('SIGKILL');
+      await tree.exited;
+      child.close();
+      result = { method: tree.method, members, inCgroup };
+    } catch (e) {
+      result = { code: e.code, syscall: e.syscall, message: e.message };
+    }
+    await turn();
+    await turn();
+    const kids = fs.readdirSync('/proc/self/task').flatMap((t) => fs.readFileSync('/proc/self/task/' + t + '/children', 'utf8').trim().split(' ')).filter(Boolean);
+    console.log(JSON.stringify({ ...result, fdsLeft: fs.readdirSync('/proc/self/fd').length - before, kids: kids.length }));
+  `;
+
+  it.runIf(cgroupWritable)('without clone3 (so without CLONE_INTO_CGROUP) the root joins the tree cgroup itself, before exec', async () => {
+    const r = lastJson(await runNode(script('cgroup'), { seccomp: ['clone3=ENOSYS'] }));
+    expect(r).toEqual({ method: 'cgroup', members: 1, inCgroup: true, fdsLeft: 0, kids: 0 });
+  });
+
+  it('without clone3 the keeper is made with clone(CLONE_VM|CLONE_FILES|CLONE_PIDFD): a subreaper tree works', async () => {
+    const r = lastJson(await runNode(script('subreaper'), { seccomp: ['clone3=ENOSYS'] }));
+    expect(r).toEqual({ method: 'subreaper', members: 1, inCgroup: false, fdsLeft: 0, kids: 0 });
+  });
+
+  it('with CLONE_VM processes refused (as qemu-user), a subreaper tree throws an error that says what is missing, leaving nothing', async () => {
+    const r = lastJson(await runNode(script('subreaper'), { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL'] }));
+    expect(r).toMatchObject({ code: 'EINVAL', syscall: 'clone', fdsLeft: 0, kids: 0 });
+    expect(r.message).toMatch(/process trees need a writable cgroup2 or a tree keeper.*tree: false/);
+  });
+});
