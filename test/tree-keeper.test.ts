@@ -130,6 +130,64 @@ describe.each(methods)('membership is exact (%s method)', (method) => {
   });
 });
 
+describe.each(methods)('spawn with few free fds (%s method)', (method) => {
+  it('with 1 to 8 free fds spawn({ tree }) either returns a working child or throws, leaving no process, fd or directory', async () => {
+    const r = await runNode(`
+      const fs = await import('node:fs');
+      const turn = () => new Promise((r) => setImmediate(() => setImmediate(r)));
+      const warm = pidfd.spawn('true', [], { stdio: 'ignore', tree: { method: '${method}' } });
+      await warm.exited; await warm.tree.exited; warm.close(); await turn();
+      const kids = () => fs.readdirSync('/proc/self/task').flatMap((t) => fs.readFileSync('/proc/self/task/' + t + '/children', 'utf8').trim().split(' ')).filter(Boolean).length;
+      const out = [];
+      for (let free = 1; free <= 8; free++) {
+        const held = [];
+        for (;;) { try { held.push(fs.openSync('/dev/null', 'r')); } catch { break; } }
+        for (let i = 0; i < free; i++) fs.closeSync(held.pop());
+        const before = fs.readdirSync('/proc/self/fd').length;
+        let outcome;
+        try {
+          const child = pidfd.spawn('sh', ['-c', 'exit 3'], { stdio: 'ignore', tree: { method: '${method}' } });
+          const st = await child.exited;
+          await child.tree.exited;
+          child.close();
+          outcome = 'exited ' + st.code;
+        } catch (e) {
+          outcome = e.code;
+        }
+        await turn();
+        out.push({ outcome, fds: fs.readdirSync('/proc/self/fd').length - before, kids: kids() });
+        for (const fd of held) fs.closeSync(fd);
+      }
+      console.log(JSON.stringify(out));
+    `, { prefix: ['prlimit', '--nofile=256:256'] });
+    const results: Array<{ outcome: string; fds: number; kids: number }> = lastJson(r);
+    expect(results).toHaveLength(8);
+    for (const x of results) {
+      expect(['exited 3', 'EMFILE']).toContain(x.outcome);
+      expect(x).toMatchObject({ fds: 0, kids: 0 });
+    }
+    expect(results[7].outcome).toBe('exited 3');
+  });
+});
+
+describe('close() kills nothing', () => {
+  it('tree.close() and subprocess.close() on a dieWithParent tree leave it running; it still dies with its supervisor', async () => {
+    const r = await runNode(`
+      const child = pidfd.spawn('sleep', ['1000'], { tree: { method: 'subreaper' }, dieWithParent: true, stdio: 'ignore' });
+      child.tree.close();
+      child.close();
+      const handle = pidfd.open(child.pid);
+      const alive = await Promise.race([handle.exited.then(() => false), new Promise((r) => setTimeout(() => r(true), 200))]);
+      handle.close();
+      console.log(JSON.stringify({ alive, pid: child.pid }));
+      process.exit(0); // the supervisor goes: the tree with it
+    `);
+    const { alive, pid } = lastJson(r);
+    expect(alive).toBe(true);
+    await until(() => gone(pid), 'the tree gone with its supervisor');
+  });
+});
+
 // A crowd of 100: the root, and 33 times a plain background sleep, a setsid one and a
 // double-forked (orphaned) one.
 const crowd = "for i in $(seq 1 33); do sleep 1000 & setsid sleep 1000 & (sleep 1000 &); done; echo ready; wait";
