@@ -366,7 +366,9 @@ long SpawnWithKeeper(Env* state, const KeeperRequest& request, int32_t* out) {
   w->extra_fd = lifeline[1];
   w->stack = stack;
   w->stack_size = size;
-  // The root's status comes on the report pipe; its watch owns the root's pidfd too.
+  // The root's status comes on the report pipe; its watch owns the root's pidfd too. A
+  // readiness that finds no record must not block the loop.
+  fcntl(report[0], F_SETFL, O_NONBLOCK);
   r = Watch::Start(state, report[0], request.root_watch, kModeReport, true, 0, record.a);
   if (r != 0) {
     sys_pidfd_send_signal(root_pidfd, SIGKILL, 0);  // the keeper reaps it and exits
