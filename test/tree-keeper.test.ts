@@ -255,9 +255,15 @@ describe.each(methods)('dieWithParent on a tree (%s method)', (method) => {
         await Promise.all(handles.map((h) => h.exited));
         return settled;
       };
-      console.log(JSON.stringify({ die: await run(true), keep: await run(false) }));
+      const result = { die: await run(true), keep: await run(false) };
+      // The keepers of the dead worker's trees are reaped by the process-wide reaper once they exit.
+      const fs = await import('node:fs');
+      const keepers = () => fs.readdirSync('/proc/self/task').flatMap((t) => fs.readFileSync('/proc/self/task/' + t + '/children', 'utf8').trim().split(' ')).filter(Boolean);
+      const deadline = Date.now() + 30000;
+      while (keepers().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({ ...result, childrenLeft: keepers().length }));
     `);
-    expect(lastJson(r)).toEqual({ die: 'dead', keep: 'alive' });
+    expect(lastJson(r)).toEqual({ die: 'dead', keep: 'alive', childrenLeft: 0 });
   });
 });
 
