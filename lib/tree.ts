@@ -369,9 +369,9 @@ function keeperArgs(plan: TreePlan | null): [number, string] {
 }
 
 /**
- * The clone into the cgroup failed: removes the cgroup. Returns true when spawn() should
- * try again without one, as a subreaper tree (the kernel or a sandbox refused
- * CLONE_INTO_CGROUP and the method was not forced).
+ * The start into the cgroup failed. Returns true when spawn() should try again: first with
+ * the child joining the cgroup itself (the kernel or a sandbox refused CLONE_INTO_CGROUP),
+ * then, the cgroup removed, as a subreaper tree (when the method was not forced).
  */
 export function treeSpawnFailed(plan: TreePlan, errno: number, stage: number): boolean {
   if (plan.cgroup === null || stage !== STAGE_CGROUP) return false;
@@ -396,7 +396,7 @@ export function abandonTree(plan: TreePlan): void {
   plan.cgroup = null;
 }
 
-/** src/spawn.h kStageCgroup: clone3(CLONE_INTO_CGROUP) itself failed. */
+/** src/spawn.h kStageCgroup: clone3(CLONE_INTO_CGROUP) itself failed, or the child could not join the cgroup. */
 export const STAGE_CGROUP = 10;
 
 /**
