@@ -287,9 +287,10 @@ long StartChild(ChildSetup* c, void* stack, int* pidfd, int cgroup_fd, int* meth
   int method = g_method.load(std::memory_order_relaxed);
   long pid = -ENOSYS;
   if (cgroup_fd >= 0) {
-    // Only clone3 can start a child inside a cgroup, and moving it there after the start
-    // (cgroup.procs) would race with its first fork: fail instead, and say so (JS falls
-    // back to another tree method). The cached method is left alone.
+    // Only clone3 can start a child inside a cgroup, and moving it there from here after
+    // the start would race with its first fork: fail instead, and say so (JS then has the
+    // child join the cgroup itself before exec, or takes another tree method). The cached
+    // method is left alone.
     pid = Clone3(c, stack, pidfd, cgroup_fd);
     method = -1;
   } else if (method == kMethodClone3) {
@@ -316,7 +317,7 @@ void TakeBack(long pid, int pidfd, bool kill) {
 }
 
 // spawn(paths, argv, envp|null, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array,
-//       watchId, cgroupFd, deathSignal, keeperFlags, keeperWatchId, cgroupName)
+//       watchId, cgroupFd, deathSignal, keeperFlags, keeperWatchId, cgroupName, joinCgroup)
 //   -> 0 with out = [pid, pidfd, method(, keeperPid)], or -errno with out[2] = the failing stage.
 //   keeperFlags (src/keeper.h): the child starts under a tree keeper, whose exit is
 //   watched under keeperWatchId; the child's status then comes from the keeper.
@@ -361,8 +362,25 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (!state->spawn_stack) return Napi::Number::New(env, -ENOMEM);
   void* stack = state->spawn_stack.get();
 
-  // info[15], joinCgroup: the child joins cgroupFd's cgroup itself instead of CLONE_INTO_CGROUP.
-  if (cgroup_fd >= 0 && BoolArg(info, 15)) c.join_cgroup_fd = cgroup_fd;
+  // info[15], joinCgroup: the child joins cgroupFd's cgroup itself instead of CLONE_INTO_CGROUP,
+  // after its stdio dup3s: a directory fd among the stdio slots is moved out of their way.
+  struct ClosedAtReturn {
+    int fd = -1;
+    ~ClosedAtReturn() {
+      if (fd >= 0) sys_close(fd);
+    }
+  } join_copy;
+  if (cgroup_fd >= 0 && BoolArg(info, 15)) {
+    c.join_cgroup_fd = cgroup_fd;
+    if (cgroup_fd < static_cast<int>(c.stdio.size())) {
+      join_copy.fd = static_cast<int>(ret(fcntl(cgroup_fd, F_DUPFD_CLOEXEC, static_cast<int>(c.stdio.size()))));
+      if (join_copy.fd < 0) {
+        out[2] = kStageClone;  // nothing started
+        return Napi::Number::New(env, join_copy.fd);
+      }
+      c.join_cgroup_fd = join_copy.fd;
+    }
+  }
   const int clone_cgroup_fd = c.join_cgroup_fd >= 0 ? -1 : cgroup_fd;
   const int keeper_flags = IntArg(info, 12, 0);
   if (keeper_flags & kKeeper) {
