@@ -19,6 +19,16 @@ const SIGCONT = 18;
 const MAX_PASSES = 1000;
 const plain = Object.freeze({ mode: WatchMode.Plain, thread: false });
 
+/** The children of pid's only thread (a keeper has no other). */
+function childrenOfThread(pid: number): number[] {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return text ? text.split(' ').map(Number) : [];
+  } catch {
+    return []; // exited
+  }
+}
+
 /** The children of every thread of pid. */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
@@ -135,7 +145,7 @@ class SubreaperTree extends ProcessTree implements ExitListener {
     const seen = new Set<number>(parents);
     while (parents.length > 0) {
       const parent = parents.shift()!;
-      for (const pid of childrenOf(parent)) {
+      for (const pid of parent === this.#keeper ? childrenOfThread(parent) : childrenOf(parent)) {
         if (seen.has(pid)) continue;
         seen.add(pid);
         const member = this.#member(pid, parent);
