@@ -34,8 +34,12 @@ export interface SpawnOptions extends SupervisionOptions {
 
 const kSetTree = Symbol('pidfd.setTree');
 
-/** A child process started by spawn(): a Pidfd whose exit status is always known. */
-export class Subprocess extends Pidfd {
+/**
+ * A child process started by spawn(): a Pidfd whose exit status is always known. `Tree` is
+ * the type of `tree`: spawn() gives `Subprocess<ProcessTree>` for `{ tree: true }` or tree
+ * options, `Subprocess<null>` without them.
+ */
+export class Subprocess<Tree extends ProcessTree | null = ProcessTree | null> extends Pidfd {
   readonly stdin: net.Socket | null;
   readonly stdout: net.Socket | null;
   readonly stderr: net.Socket | null;
@@ -65,8 +69,8 @@ export class Subprocess extends Pidfd {
   }
 
   /** The child's process tree with the `tree` option, else null. */
-  get tree(): ProcessTree | null {
-    return this.#tree;
+  get tree(): Tree {
+    return this.#tree as Tree;
   }
 
   /** @internal */
@@ -134,6 +138,9 @@ function closeAll(fds: number[]): void {
  * Starts file with args. Throws synchronously when the child cannot be started (ENOENT,
  * EACCES...): no fd and no zombie is left behind then.
  */
+export function spawn(file: string, args: readonly string[], options: SpawnOptions & { tree: true | TreeOptions }): Subprocess<ProcessTree>;
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptions & { tree?: false }): Subprocess<null>;
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptions): Subprocess;
 export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): Subprocess {
   validateCString(file, 'file');
   if (file.length === 0) throw invalidArgValue('file', file, 'cannot be empty');
