@@ -145,8 +145,6 @@ export class Pidfd {
       flags = scopes[scope as SignalScope];
     }
     if (this.#closed) throw closedError();
-    // The kernel takes an int: never let a larger number wrap around to a real signal.
-    if (number !== (number | 0)) throw systemError(-EINVAL, 'pidfd_send_signal');
     if (flags !== 0 && !hasFeature('signalScope')) throw featureError('signalScope');
     // A zombie takes signals silently: report false for it, checked natively in the same
     // call. An exited leader may still lead a live process group, though.

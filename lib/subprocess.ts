@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
-import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
+import { explainCgroupRefusal, invalidArgType, invalidArgValue, remedy, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
 import { releaseStdin, stdioStream } from './runtime';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
@@ -94,7 +94,26 @@ export class Subprocess<Tree extends ProcessTree | null = ProcessTree | null> ex
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
 const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl'];
-const kStageExec = 7;
+const kStageChdir = 6;
+const kStageCgroup = 10;
+
+/**
+ * A failed spawn as child_process reports one: `spawn <file> <CODE>`, syscall `spawn <file>`,
+ * path and spawnargs; a step other than the clone or exec is named in the message, with what
+ * would help. A bad cwd says syscall `chdir` (its path is the cwd); clone3 into a tree's
+ * cgroup, `clone3`.
+ */
+function spawnError(errno: number, stage: number, file: string, spawnargs: string[], cwd: string | null): SystemError {
+  if (stage === kStageChdir) return systemError(errno, 'chdir', { path: cwd as string, spawnargs });
+  const err = systemError(errno, 'spawn', { path: file, spawnargs });
+  err.syscall = stage === kStageCgroup ? 'clone3' : `spawn ${file}`;
+  const step = stageSyscalls[stage] ?? 'spawn';
+  if (step !== 'spawn') {
+    const help = remedy(step, err.code);
+    err.message += help === undefined ? ` (in ${step})` : ` (in ${step}: ${help})`;
+  }
+  return err;
+}
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
 function candidates(file: string, env: NodeJS.ProcessEnv): string[] {
@@ -195,7 +214,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   } catch (err) {
     closeAll(ours);
     closeAll(childEnds);
-    throw err;
+    throw explainCgroupRefusal(err, tree?.parent ?? null);
   }
   // A subreaper tree's root gets a session of its own: its orphans can then be told from
   // children this process forked (lib/subreaper-tree.ts).
@@ -207,14 +226,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   if (r < 0) {
     closeAll(ours);
     if (tree !== null) abandonTree(tree);
-    const stage = out[2];
-    const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
-      path: stage === 6 ? (cwd as string) : file,
-      spawnargs: argList,
-    });
-    if (stage === kStageExec || stage === 1) err.syscall = `spawn ${file}`;
-    if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
-    throw err;
+    throw spawnError(r, out[2], file, argList, cwd);
   }
 
   const streams = ours.map((fd, i) => (fd < 0 ? null : stdioStream(fd, i)));
