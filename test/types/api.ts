@@ -18,6 +18,7 @@ export async function everything(): Promise<void> {
   const running: boolean = handle.running;
   const inode: number | null = handle.inode;
   const status: ExitStatus = await handle.exited;
+  const statusPid: number = status.pid;
   const code: number | null = status.code;
   const signal: NodeJS.Signals | null = status.signal;
   const core: boolean = status.coreDumped;
@@ -30,6 +31,7 @@ export async function everything(): Promise<void> {
   const terminateOptions: TerminateOptions = { signal: 'SIGINT', timeout: 100, killSignal: 9, abortSignal: AbortSignal.timeout(5) };
   const terminated: ExitStatus = await handle.terminate(terminateOptions);
   const info: ProcessInfo = handle.info();
+  const ids: number[] = [info.pid, info.ppid, info.uid, info.gid, info.euid, info.egid];
   const cgroupId: number | null = info.cgroupId;
   const copy: number = handle.getfd(0);
   handle.mrelease();
@@ -110,7 +112,7 @@ export async function everything(): Promise<void> {
   // @ts-expect-error no such scope
   handle.kill('SIGTERM', { scope: 'session' });
 
-  void [pid, isThread, fd, closed, running, inode, code, signal, core, sent, terminated, cgroupId, copy, chained, asHandle,
+  void [statusPid, ids, pid, isThread, fd, closed, running, inode, code, signal, core, sent, terminated, cgroupId, copy, chained, asHandle,
     streams, file, args, reason, childStatus, same, noTree, noTree2, tree2, maybe, maybe2, treeMethod, cgroup, root, pids,
     signalled, done, ended, treeClosed, found, fromChild, flags];
 }
