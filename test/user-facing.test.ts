@@ -1,5 +1,6 @@
-// What a user meets when something is refused or misused: errors shaped like Node's, saying
-// what happened and what would help; and pidfd.features as console.log shows it.
+// What a user meets first (issue 19's friction list): errors shaped like Node's that say what
+// happened and what would help, pidfd.features as console.log shows it, and close() disarming
+// a child's timeout and signal.
 import { spawn as cpSpawn } from 'node:child_process';
 import { getEventListeners, once } from 'node:events';
 import * as fs from 'node:fs';
@@ -169,6 +170,23 @@ describe('close()', () => {
     const controller = new AbortController();
     const child = pidfd.spawn('sleep', ['1000'], { stdio: 'ignore', timeout: 20, signal: controller.signal });
     const observer = pidfd.open(child.pid);
+    child.close();
+    await loopTurn();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // after the 20 ms timer, whatever the load: timers fire in order
+    expect(observer.running).toBe(true);
+    expect(child.killedBy).toBe(null);
+    observer.kill('SIGKILL');
+    await observer.exited;
+    observer.close();
+  });
+
+  it('with a tree, the tree takes the kill: closing the tree (and the child) disarms both', async () => {
+    const controller = new AbortController();
+    const child = pidfd.spawn('sleep', ['1000'], { stdio: 'ignore', timeout: 20, signal: controller.signal, tree: { method: 'subreaper' } });
+    const observer = pidfd.open(child.pid);
+    child.tree.close();
     child.close();
     await loopTurn();
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
