@@ -218,7 +218,7 @@ function runtimesPanel(rt, y0) {
   const all = rt.results.flatMap((r) => [r.pidfd.median_ns, r.own.median_ns]);
   const hi = all.length ? Math.max(...all) * 1.1 : 1;
   for (const r of rt.results) {
-    parts.push(text(LEFT - 8, y + 13, `${r.label} ${r.version ?? ''}`.trim(), 'class="g" text-anchor="end"'));
+    parts.push(text(20, y + 13, `${r.label} ${r.version ?? ''}`.trim(), 'class="g"'));
     y += 20;
     for (const [label, peer, color] of [['pidfd', r.pidfd, COLORS.pidfd], [r.own_label, r.own, COLORS.own]]) {
       parts.push(text(LEFT - 8, y + BAR - 4, label, 'class="l" text-anchor="end"'));
@@ -240,8 +240,8 @@ function goalsPanel(goals, y0) {
   const parts = [text(20, y0 + 18, `Goals: ${met} of ${goals.length} met`, 'class="h"')];
   let y = y0 + 38;
   let section;
-  // By section, in the order the sections first appear (the list interleaves spawn and heap).
-  const order = [...new Set(goals.map((g) => g.section))];
+  // By section, in the panels' order (the list interleaves spawn and heap); others after.
+  const order = [...new Set(['latency', 'spawn', 'heap', 'scale', 'threadpool', 'tree', 'runtimes', ...goals.map((g) => g.section)])];
   for (const g of [...goals].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section))) {
     if (g.section !== section) {
       section = g.section;
