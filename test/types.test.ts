@@ -18,9 +18,12 @@ interface Mode {
   module: string;
   moduleResolution?: string;
   files: string[];
+  /** Beyond strict: what the strictest projects turn on. */
+  extra?: Record<string, boolean>;
 }
+const strictest = { exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, noPropertyAccessFromIndexSignature: true, verbatimModuleSyntax: true };
 const modes: Mode[] = [
-  { name: 'ESM, nodenext', type: 'module', module: 'nodenext', files: ['api.ts', 'default-import.ts'] },
+  { name: 'ESM, nodenext, strictest options', type: 'module', module: 'nodenext', files: ['api.ts', 'default-import.ts'], extra: strictest },
   { name: 'ESM, bundler', type: 'module', module: 'esnext', moduleResolution: 'bundler', files: ['api.ts', 'default-import.ts'] },
   { name: 'CommonJS, nodenext', type: 'commonjs', module: 'nodenext', files: ['api.ts', 'require.cts'] },
 ];
@@ -54,6 +57,7 @@ function consumer(mode: Mode): string {
   const compilerOptions = {
     strict: true, skipLibCheck: false, noEmit: true, target: 'ES2022', module: mode.module,
     ...(mode.moduleResolution ? { moduleResolution: mode.moduleResolution } : {}),
+    ...mode.extra,
   };
   writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: mode.files }));
   return dir;
