@@ -94,26 +94,7 @@ export class Subprocess<Tree extends ProcessTree | null = ProcessTree | null> ex
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
 const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl'];
-const kStageChdir = 6;
-const kStageCgroup = 10;
-
-/**
- * A failed spawn as child_process reports one: `spawn <file> <CODE>`, syscall `spawn <file>`,
- * path and spawnargs; a step other than the clone or exec is named in the message, with what
- * would help. A bad cwd says syscall `chdir` (its path is the cwd); clone3 into a tree's
- * cgroup, `clone3`.
- */
-function spawnError(errno: number, stage: number, file: string, spawnargs: string[], cwd: string | null): SystemError {
-  if (stage === kStageChdir) return systemError(errno, 'chdir', { path: cwd as string, spawnargs });
-  const err = systemError(errno, 'spawn', { path: file, spawnargs });
-  err.syscall = stage === kStageCgroup ? 'clone3' : `spawn ${file}`;
-  const step = stageSyscalls[stage] ?? 'spawn';
-  if (step !== 'spawn') {
-    const help = remedy(step, err.code);
-    err.message += help === undefined ? ` (in ${step})` : ` (in ${step}: ${help})`;
-  }
-  return err;
-}
+const kStageExec = 7;
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
 function candidates(file: string, env: NodeJS.ProcessEnv): string[] {
@@ -147,6 +128,13 @@ function stdioSlots(stdio: unknown): Slot[] {
     if (typeof entry === 'number') return { kind: 'fd', fd: validateInt(entry, `options.stdio[${i}]`, 0, 0x7fffffff) };
     throw invalidArgValue(`options.stdio[${i}]`, entry, "must be 'pipe', 'ignore', 'inherit' or a file descriptor");
   });
+}
+
+/** Names the step of a failed spawn in its message, with what would help: ` (in setuid: ...)`. */
+function nameStep(err: SystemError, step: string | undefined): void {
+  if (step === undefined || step === 'spawn') return;
+  const help = remedy(step, err.code);
+  err.message += help === undefined ? ` (in ${step})` : ` (in ${step}: ${help})`;
 }
 
 function closeAll(fds: number[]): void {
@@ -226,7 +214,18 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   if (r < 0) {
     closeAll(ours);
     if (tree !== null) abandonTree(tree);
-    throw spawnError(r, out[2], file, argList, cwd);
+    const stage = out[2];
+    const chdir = stage === 6;
+    const err: SystemError = systemError(r, chdir ? 'chdir' : 'spawn', {
+      path: chdir ? (cwd as string) : file,
+      spawnargs: argList,
+    });
+    // As child_process, whichever step failed: `spawn <file> <CODE>`, syscall `spawn <file>`
+    // (a bad cwd says chdir: its path is the cwd); the step and what would help in the message.
+    if (!chdir) err.syscall = `spawn ${file}`;
+    if (stage !== kStageExec && !chdir) nameStep(err, stageSyscalls[stage]);
+    if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
+    throw err;
   }
 
   const streams = ours.map((fd, i) => (fd < 0 ? null : stdioStream(fd, i)));
