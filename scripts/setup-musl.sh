@@ -96,6 +96,8 @@ if [ ! -e "$MUSL_ARM64/.complete" ]; then
   # The specs name /usr/include/aarch64-linux-musl and /usr/lib/aarch64-linux-musl: point them here.
   specs="$MUSL_ARM64.tmp/usr/lib/aarch64-linux-musl/musl-gcc.specs"
   sed -i "s#/usr/#$MUSL_ARM64/usr/#g" "$specs"
+  # musl:arm64 puts libc.so in /lib/aarch64-linux-musl, where the specs' -L does not look.
+  ln -sf ../../../lib/aarch64-linux-musl/libc.so "$MUSL_ARM64.tmp/usr/lib/aarch64-linux-musl/libc.so"
   printf '#!/bin/sh\nexec aarch64-linux-gnu-gcc "$@" -specs "%s"\n' "$MUSL_ARM64/usr/lib/aarch64-linux-musl/musl-gcc.specs" \
     >"$MUSL_ARM64.tmp/musl-gcc"
   chmod +x "$MUSL_ARM64.tmp/musl-gcc"
