@@ -51,8 +51,9 @@ function explain(cause: Error): string {
   }
   if (/No native build was found/.test(cause.message)) {
     // The platform as node-gyp-build looked for it (npm_config_arch is its override too).
-    const target = `linux ${process.env.npm_config_arch || process.arch} ${libc()}`;
-    return `pidfd: no prebuild exists for ${target} (os, arch, libc), and none was built from source. ${rebuild}`;
+    const arch = process.env.npm_config_arch || process.arch;
+    const target = `linux-${arch}-${libc()} (os linux, arch ${arch}, libc ${libc()})`;
+    return `pidfd: no prebuild exists for ${target}, and none was built from source. ${rebuild}`;
   }
   return `pidfd: the native binary for linux-${process.arch} (Node ${process.version}) failed to load. ${rebuild}`;
 }

@@ -45,7 +45,7 @@ describe('loading the native binary', () => {
   it('says there is no binary and how to build one', () => {
     const out = load(packageTree({}));
     expect(out.code).toBe('ERR_PIDFD_NATIVE');
-    expect(out.message).toContain(`no prebuilt binary for linux-${process.arch}`);
+    expect(out.message).toMatch(new RegExp(`no prebuild exists for linux-${process.arch}-(glibc|musl)`));
     expect(out.message).toContain('npm rebuild pidfd --build-from-source');
   });
 
