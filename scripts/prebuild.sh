@@ -101,18 +101,21 @@ fi
 
 WORK="$(mktemp -d /tmp/pidfd-prebuild.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
-# Zig caches its libc++ and musl builds (minutes each, once) outside the temporary copies.
-export ZIG_GLOBAL_CACHE_DIR="${ZIG_GLOBAL_CACHE_DIR:-$ROOT/.vendor/zig-cache}"
-export ZIG_LOCAL_CACHE_DIR="${ZIG_LOCAL_CACHE_DIR:-$ZIG_GLOBAL_CACHE_DIR}"
+# Zig builds libc++ and musl once per target (minutes) into its global cache (~/.cache/zig,
+# kept across clones; ZIG_GLOBAL_CACHE_DIR moves it); the per-build cache goes with the copy.
+export ZIG_LOCAL_CACHE_DIR="$WORK/zig-local-cache"
 
-# zig_wrappers TRIPLE DIR: cc, c++ and ar that node-gyp's make calls as CC, CXX, LINK and AR.
-# --exclude-libs keeps the static libc++/libunwind symbols out of the addon's dynamic exports.
+# zig_wrappers TRIPLE DIR: cc, c++, link and ar that node-gyp's make calls as CC, CXX, LINK, AR.
+# The link's version script exports only the N-API entry points: the static libc++ and
+# libunwind would otherwise export theirs (_Unwind_*, which could bind to the host's unwinder).
 zig_wrappers() {
   mkdir -p "$2"
+  printf '{\n  global: napi_register_module_v1; node_api_module_get_api_version_v1;\n  local: *;\n};\n' >"$2/exports.map"
   printf '#!/bin/sh\nexec "%s" cc -target %s "$@"\n' "$ZIG" "$1" >"$2/cc"
-  printf '#!/bin/sh\nexec "%s" c++ -target %s -Wl,--exclude-libs,ALL "$@"\n' "$ZIG" "$1" >"$2/c++"
+  printf '#!/bin/sh\nexec "%s" c++ -target %s "$@"\n' "$ZIG" "$1" >"$2/c++"
+  printf '#!/bin/sh\nexec "%s" c++ -target %s -Wl,--version-script="%s" "$@"\n' "$ZIG" "$1" "$2/exports.map" >"$2/link"
   printf '#!/bin/sh\nexec "%s" ar "$@"\n' "$ZIG" >"$2/ar"
-  chmod +x "$2/cc" "$2/c++" "$2/ar"
+  chmod +x "$2/cc" "$2/c++" "$2/link" "$2/ar"
 }
 
 mkdir -p "$PKG_DIR/prebuilds"
@@ -131,7 +134,7 @@ for t in "${TARGETS[@]}"; do
     zig_wrappers "$triple" "$WORK/$t.bin"
     if [ "$arch" = "$HOST" ]; then strip_bin=strip; else strip_bin=aarch64-linux-gnu-strip; fi
     log "building $t (zig c++ -target $triple)"
-    (cd "$copy" && CC="$WORK/$t.bin/cc" CXX="$WORK/$t.bin/c++" LINK="$WORK/$t.bin/c++" AR="$WORK/$t.bin/ar" \
+    (cd "$copy" && CC="$WORK/$t.bin/cc" CXX="$WORK/$t.bin/c++" LINK="$WORK/$t.bin/link" AR="$WORK/$t.bin/ar" \
       PREBUILD_LIBC=musl PREBUILD_STRIP_BIN="$strip_bin" \
       "$PREBUILDIFY" --napi --strip --tag-libc --arch "$arch")
   elif [ "$arch" = "$HOST" ]; then
