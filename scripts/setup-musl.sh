@@ -33,13 +33,8 @@ T0=$(now)
 
 [ "$(uname -m)" = x86_64 ] || { log "only x86_64 hosts are supported (Zig comes from $ZIG_SPEC, an x86_64 build)"; exit 1; }
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-APT_UPDATED=0
-apt_update() {
-  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -q >&2; APT_UPDATED=1; fi
-}
+# shellcheck source=apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # --- 1. host tools: musl-gcc, qemu-aarch64-static -----------------------------------------------
 HOST_PKGS=(musl-tools qemu-user-static gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
@@ -74,23 +69,8 @@ fi
 
 # --- 3. arm64 musl: loader (musl's libc.so is its loader too), headers, crt, specs----------------------------------
 if [ ! -e "$MUSL_ARM64/.complete" ]; then
-  if [ "${SKIP_APT:-0}" != 1 ]; then
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-      log "dpkg --add-architecture arm64"
-      $SUDO dpkg --add-architecture arm64
-      APT_UPDATED=0
-    fi
-    if ! apt-cache show musl:arm64 >/dev/null 2>&1; then apt_update; fi
-  fi
-  DEBS="$(mktemp -d)"
-  download() { ( cd "$DEBS" && apt-get download -q -o APT::Sandbox::User=root musl:arm64 musl-dev:arm64 >&2 ); }
-  if ! download; then
-    [ "${SKIP_APT:-0}" != 1 ] || exit 1
-    APT_UPDATED=0; apt_update; download
-  fi
-  rm -rf "$MUSL_ARM64.tmp" && mkdir -p "$MUSL_ARM64.tmp"
-  for deb in "$DEBS"/*.deb; do dpkg -x "$deb" "$MUSL_ARM64.tmp"; done
-  rm -rf "$DEBS"
+  rm -rf "$MUSL_ARM64.tmp"
+  apt_extract "$MUSL_ARM64.tmp" musl:arm64 musl-dev:arm64
   [ -e "$MUSL_ARM64.tmp/lib/ld-musl-aarch64.so.1" ] || {
     log "musl:arm64 lacks lib/ld-musl-aarch64.so.1"; find "$MUSL_ARM64.tmp" -maxdepth 4 | head -30 >&2; exit 1; }
   # The specs name /usr/include/aarch64-linux-musl and /usr/lib/aarch64-linux-musl: point them here.

@@ -5,37 +5,10 @@
 // node-gyp-build's own overrides (LIBC, npm_config_arch), each in a child process.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ownBinary, packageTree } from './package-tree';
 import { root } from './support';
-
-const trees: string[] = [];
-afterAll(() => {
-  for (const dir of trees) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** A copy of the package as installed: dist/, package.json, scripts/install.js, the given prebuilds, no build/. */
-function installedPackage(prebuilds: Record<string, Buffer | string> = {}): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pidfd-platform-'));
-  trees.push(dir);
-  fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
-  fs.mkdirSync(path.join(dir, 'scripts'));
-  fs.copyFileSync(path.join(root, 'scripts', 'install.js'), path.join(dir, 'scripts', 'install.js'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
-  for (const [name, bytes] of Object.entries(prebuilds)) {
-    fs.mkdirSync(path.dirname(path.join(dir, 'prebuilds', name)), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'prebuilds', name), bytes);
-  }
-  return dir;
-}
-
-/** The addon this checkout loads: its own build, else its glibc prebuild. */
-function ownBinary(): Buffer {
-  const built = path.join(root, 'build', 'Release', 'pidfd.node');
-  return fs.readFileSync(fs.existsSync(built) ? built : path.join(root, 'prebuilds', `linux-${process.arch}`, 'pidfd.glibc.node'));
-}
 
 /** The environment with these changes; undefined deletes (PIDFD_PREBUILD: test:asan's override). */
 function envWith(changes: Record<string, string | undefined>): NodeJS.ProcessEnv {
@@ -84,7 +57,7 @@ const otherArch = process.arch === 'arm64' ? 'x64' : 'arm64';
 
 describe('off Linux (PIDFD_TEST_PLATFORM=darwin)', () => {
   it('the install step exits 0 having built nothing', () => {
-    const dir = installedPackage();
+    const dir = packageTree();
     const r = node([path.join(dir, 'scripts', 'install.js')], { cwd: dir, env: { PIDFD_TEST_PLATFORM: 'darwin' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('nothing to build on darwin');
@@ -126,7 +99,7 @@ describe('off Linux (PIDFD_TEST_PLATFORM=darwin)', () => {
   });
 
   it('imports with no native binary at all (none is loaded off Linux)', () => {
-    const out = importIn(installedPackage(), { PIDFD_TEST_PLATFORM: 'darwin' });
+    const out = importIn(packageTree(), { PIDFD_TEST_PLATFORM: 'darwin' });
     expect(out.loaded).toBe(true);
     expect(out.supported).toBe(false);
   });
@@ -147,7 +120,7 @@ describe('off Linux (PIDFD_TEST_PLATFORM=darwin)', () => {
 
 describe('where no prebuild fits and nothing was built', () => {
   it('musl without a musl prebuild: the error names linux, the arch and musl, and the command', () => {
-    const out = importIn(installedPackage({ [`linux-${process.arch}/pidfd.glibc.node`]: ownBinary() }), { LIBC: 'musl' });
+    const out = importIn(packageTree({ [`linux-${process.arch}/pidfd.glibc.node`]: ownBinary() }), { LIBC: 'musl' });
     const error = out.error as { code: string; message: string };
     expect(out.loaded).toBe(false);
     expect(error.code).toBe('ERR_PIDFD_NATIVE');
@@ -158,7 +131,7 @@ describe('where no prebuild fits and nothing was built', () => {
   });
 
   it('an architecture with no prebuild (riscv64): the error names it', () => {
-    const out = importIn(installedPackage({ [`linux-${process.arch}/pidfd.${libcHere}.node`]: ownBinary() }), {
+    const out = importIn(packageTree({ [`linux-${process.arch}/pidfd.${libcHere}.node`]: ownBinary() }), {
       npm_config_arch: 'riscv64',
     });
     expect((out.error as { code: string }).code).toBe('ERR_PIDFD_NATIVE');
@@ -166,7 +139,7 @@ describe('where no prebuild fits and nothing was built', () => {
   });
 
   it('the install step on Linux with a fitting prebuild builds nothing', () => {
-    const dir = installedPackage({ [`linux-${process.arch}/pidfd.${libcHere}.node`]: ownBinary() });
+    const dir = packageTree({ [`linux-${process.arch}/pidfd.${libcHere}.node`]: ownBinary() });
     const bin = path.join(root, 'node_modules', '.bin');
     const r = node([path.join(dir, 'scripts', 'install.js')], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
     expect(r.code, r.stderr).toBe(0);
@@ -196,13 +169,13 @@ describe('node-gyp-build picks the prebuild of this libc', () => {
   }
 
   it('LIBC=musl picks *.musl.node, LIBC=glibc or none (off Alpine) *.glibc.node, for x64 and arm64', () => {
-    check(installedPackage(Object.fromEntries(names.map((n) => [n, 'not an ELF file: only the name is read']))));
+    check(packageTree(Object.fromEntries(names.map((n) => [n, 'not an ELF file: only the name is read']))));
   });
 
   it.skipIf(process.getuid?.() !== 0 || libcHere === 'musl')(
     '/etc/alpine-release (in a private mount namespace) makes it pick *.musl.node (needs root)',
     () => {
-      const dir = installedPackage(Object.fromEntries(names.map((n) => [n, 'name only'])));
+      const dir = packageTree(Object.fromEntries(names.map((n) => [n, 'name only'])));
       // A tmpfs over /etc in a mount namespace of its own: only that node sees an Alpine marker.
       const prefix = ['unshare', '--mount', 'sh', '-c', 'mount -t tmpfs tmpfs /etc && : >/etc/alpine-release && exec "$@"', 'sh'];
       expect(resolved(dir, { NODE_EXTRA_CA_CERTS: undefined }, prefix)).toBe(`linux-${process.arch}/pidfd.musl.node`);
@@ -213,7 +186,7 @@ describe('node-gyp-build picks the prebuild of this libc', () => {
   const real = path.join(root, 'prebuilds');
   const built = names.every((n) => fs.existsSync(path.join(real, n)));
   it.skipIf(!built)('the same on the prebuilds/ folder npm pack ships (skipped until `npm run build:prebuilds` made all four)', () => {
-    check(installedPackage(Object.fromEntries(names.map((n) => [n, fs.readFileSync(path.join(real, n))]))));
+    check(packageTree(Object.fromEntries(names.map((n) => [n, fs.readFileSync(path.join(real, n))]))));
     for (const name of names) {
       // Each file is for the architecture its folder names.
       const machine = fs.readFileSync(path.join(real, name)).readUInt16LE(18);
