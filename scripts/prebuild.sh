@@ -52,9 +52,11 @@ fi
 # --- 1. every tool, before touching anything -------------------------------------------------
 missing=()
 setup=()
-note_missing() { # WHAT COMMAND-THAT-INSTALLS-IT
+note_missing() { # WHAT COMMAND-THAT-INSTALLS-IT (each listed once)
+  local s
+  for s in "${missing[@]+"${missing[@]}"}"; do [ "$s" = "$1" ] && return 0; done
   missing+=("$1")
-  local s; for s in "${setup[@]+"${setup[@]}"}"; do [ "$s" = "$2" ] && return 0; done
+  for s in "${setup[@]+"${setup[@]}"}"; do [ "$s" = "$2" ] && return 0; done
   setup+=("$2")
 }
 need() { command -v "$1" >/dev/null 2>&1 || note_missing "$1" "$2"; } # TOOL COMMAND
