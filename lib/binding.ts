@@ -51,11 +51,11 @@ function explain(cause: Error): string {
   }
   if (/No native build was found/.test(cause.message)) {
     // The platform as node-gyp-build looked for it (npm_config_arch is its override too).
-    const arch = process.env.npm_config_arch || process.arch;
-    const target = `linux-${arch}-${libc()} (os linux, arch ${arch}, libc ${libc()})`;
+    const wanted = process.env.npm_config_arch || process.arch;
+    const target = `linux-${wanted}-${libc()} (os linux, arch ${wanted}, libc ${libc()})`;
     return `pidfd: no prebuild exists for ${target}, and none was built from source. ${rebuild}`;
   }
-  return `pidfd: the native binary for linux-${process.arch} (Node ${process.version}) failed to load. ${rebuild}`;
+  return `pidfd: the native binary for linux-${process.arch}-${libc()} (Node ${process.version}) failed to load. ${rebuild}`;
 }
 
 /** Off Linux: every call throws ERR_PIDFD_PLATFORM (setExitCallback, made at import, registers nothing). */
