@@ -41,8 +41,8 @@ function elfArch(file: string): string | null {
 
 function explain(cause: Error): string {
   const rebuild =
-    'Run `npm rebuild pidfd --build-from-source` (needs python3, make and a C++ compiler; ' +
-    'on npm 11+ also allow pidfd\'s install script, e.g. `npm approve-builds`).';
+    'Run `npm rebuild pidfd --build-from-source` (needs python3, make and a C++ compiler; where npm ' +
+    'blocks install scripts (npm 11), approve pidfd\'s first: `npm install-scripts approve pidfd`).';
   const file = /(\/\S+\.node)/.exec(cause.message)?.[1];
   const arch = file ? elfArch(file) : null;
   if (file && arch && arch !== process.arch) {

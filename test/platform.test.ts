@@ -127,7 +127,7 @@ describe('where no prebuild fits and nothing was built', () => {
     expect(error.message).toContain(`no prebuild exists for linux-${process.arch}-musl (os linux, arch ${process.arch}, libc musl)`);
     expect(error.message).toContain('npm rebuild pidfd --build-from-source');
     expect(error.message).toContain('python3, make and a C++ compiler');
-    expect(error.message).toContain('npm approve-builds');
+    expect(error.message).toContain('npm install-scripts approve pidfd');
   });
 
   it('an architecture with no prebuild (riscv64): the error names it', () => {
