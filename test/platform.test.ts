@@ -194,3 +194,27 @@ describe('node-gyp-build picks the prebuild of this libc', () => {
     }
   });
 });
+
+describe('scripts/test-musl.sh (the musl host process)', () => {
+  const script = path.join(root, 'scripts', 'test-musl.sh');
+  const muslGcc = spawnSync('sh', ['-c', 'command -v musl-gcc'], { encoding: 'utf8' }).status === 0;
+  const muslX64 = path.join(root, 'prebuilds', 'linux-x64', 'pidfd.musl.node');
+
+  it.skipIf(!muslGcc)('rejects a glibc build: it needs libstdc++ and glibc symbol versions (skipped without musl-gcc: scripts/setup-musl.sh)', () => {
+    const glibc = path.join(packageTree({ [`linux-${process.arch}/pidfd.glibc.node`]: ownBinary() }), 'prebuilds', `linux-${process.arch}`, 'pidfd.glibc.node');
+    const r = spawnSync('bash', [script, glibc], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('FAIL');
+    expect(r.stderr).toMatch(/NEEDED .*libc\.so\.6/);
+  });
+
+  it.skipIf(!muslGcc || process.arch !== 'x64' || !fs.existsSync(muslX64))(
+    'loads the x64 musl prebuild, runs its init and calls into it (skipped until scripts/prebuild.sh x64-musl made it)',
+    () => {
+      const r = spawnSync('bash', [script, muslX64], { encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/exports: all \d+ expected functions registered/);
+      expect(r.stdout).toContain('readable = 0 (running), close = 0');
+    },
+  );
+});
