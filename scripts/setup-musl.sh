@@ -67,7 +67,7 @@ else
   log "fetched $ZIG_SPEC -> $ZIGDIR (zig $("$ZIGDIR/zig" version), $(( $(now) - T1 ))s)"
 fi
 
-# --- 3. arm64 musl: loader (musl's libc.so is its loader too), headers, crt, specs----------------------------------
+# --- 3. arm64 musl: loader (its libc.so), headers, crt files, specs -------------------------
 if [ ! -e "$MUSL_ARM64/.complete" ]; then
   rm -rf "$MUSL_ARM64.tmp"
   apt_extract "$MUSL_ARM64.tmp" musl:arm64 musl-dev:arm64
