@@ -51,6 +51,17 @@ function withCode<E extends Error>(err: E, code: string): E & { code: string } {
   return Object.assign(err, { code });
 }
 
+/** pidfd off Linux: says what to use instead. */
+export function platformError(platform: string): Error & { code: string } {
+  return withCode(
+    new Error(
+      `pidfd works on Linux only (this is ${platform}): pidfds are a Linux kernel feature. ` +
+        'Check pidfd.supported and use node:child_process elsewhere.',
+    ),
+    'ERR_PIDFD_PLATFORM',
+  );
+}
+
 export function closedError(): Error & { code: string } {
   return withCode(new Error('The pidfd handle is closed'), 'ERR_PIDFD_CLOSED');
 }

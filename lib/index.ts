@@ -11,3 +11,4 @@ export { features, type Features } from './features';
 export type { ExitStatus } from './exit-status';
 export type { ProcessInfo } from './info';
 export type { SystemError } from './errors';
+export { supported } from './binding';
