@@ -36,8 +36,8 @@ for cpu in ${KERNELS_KVM_CPUS:-host host,-arch-capabilities}; do
     exit 0
   fi
   case "$rc" in
-    124) why="no marker within ${deadline}s (last console line: $(sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' "$probe/console.log" | grep -av '^qemu-system' | grep -a . | tail -1 | tr -cd '[:print:]' | cut -c1-100))" ;;
-    125) why="qemu stopped in ${took}s without an exit status: $(grep -a -m1 -i 'error\|assert\|panic' "$probe/console.log" | tr -cd '[:print:]' | cut -c1-120)" ;;
+    124) why="no marker within ${deadline}s (last console line: $(sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' "$probe/console.log" | { grep -av '^qemu-system' || true; } | { grep -a . || true; } | tail -1 | tr -cd '[:print:]' | cut -c1-100))" ;;
+    125) why="qemu stopped in ${took}s without an exit status: $( { grep -a -m1 -i 'error\|assert\|panic' "$probe/console.log" || true; } | tr -cd '[:print:]' | cut -c1-120)" ;;
     *) why="the probe exited $rc in ${took}s" ;;
   esac
   log "accel $ARCH: KVM with -cpu $cpu does not boot here: $why"

@@ -78,7 +78,7 @@ echo "$ACCEL" >"$JOB/accel"
 run_vm "$ACCEL"
 if [ "${ACCEL%% *}" = kvm ] && [ "${KERNELS_KVM_RETRY:-1}" != 0 ] && [ ! -s "$JOB/rc" ] && { [ "$silent" = 1 ] || ! grep -q '^init: ' "$out"; }; then
   # Never a kernel failure: this host's KVM cannot run the guest. TCG from here on.
-  why="stopped under KVM before init (qemu $status: $(grep -a -m1 -i 'error\|assert' "$out" | tr -cd '[:print:]' | cut -c1-100))"
+  why="stopped under KVM before init (qemu $status: $( { grep -a -m1 -i 'error\|assert' "$out" || true; } | tr -cd '[:print:]' | cut -c1-100))"
   [ "$silent" = 0 ] || why="silent under KVM for ${KERNELS_KVM_SILENCE:-60}s"
   log "kernel $LABEL $ARCH: VM $why; retrying under TCG"
   cp "$out" "$JOB/console-kvm.log"

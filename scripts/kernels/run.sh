@@ -55,9 +55,18 @@ log "ready in $(( $(date +%s) - T0 ))s"
 
 RESULTS="${KERNELS_RESULTS:-$KVENDOR/results}"
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
-# The accelerator of the host's arch, chosen by the first VM of that arch (a probe boot) and
-# kept for this run: one probe per run, and a KVM that fails later turns the rest to TCG.
+# The accelerator of the host's arch, chosen once per run by a probe boot of its first kernel
+# (boot.sh reads it; a KVM VM that fails later turns it to TCG for the rest).
 export KERNELS_ACCEL_FILE="$RESULTS/accel-$(uname -m)"
+for e in "${entries[@]}"; do
+  set -- $e
+  if [ "$1" != host ] && [ "$2" = "$(uname -m)" ]; then
+    started=$(date +%s)
+    "$KERNELS_DIR/accel.sh" "$1" "$2" >"$KERNELS_ACCEL_FILE"
+    log "accelerator probe: $(( $(date +%s) - started ))s"
+    break
+  fi
+done
 SUITE_ARGS="${KERNELS_SUITE_ARGS:-}"
 status=0
 for e in "${entries[@]}"; do
