@@ -53,25 +53,32 @@ COMMON=(-smp "$CPUS" -m "$MEM" -nographic -no-reboot -monitor none
   -virtfs "local,path=$JOB,mount_tag=job,security_model=none,multidevs=remap")
 
 # One VM under ACCEL; sets status (qemu's, 124 on TIMEOUT_S) and silent=1 when a KVM guest
-# printed no init line in time (it is then stopped).
+# printed no init line within KERNELS_KVM_SILENCE seconds (it is then stopped). The VM runs in
+# a subshell whose stderr is dropped: its shell's "Aborted" notice when qemu aborts.
 run_vm() { # ACCEL
-  local pid tail_pid="" waited=0 silence="${KERNELS_KVM_SILENCE:-60}"
-  rm -f "$JOB/rc"
+  local pid tail_pid=""
+  rm -f "$JOB/rc" "$JOB/.silent"
   : >"$out"
-  silent=0
-  # shellcheck disable=SC2046 # accel_args is a list of flags
-  timeout -k 10 "$LIMIT" "${MACHINE[@]}" $(accel_args "$1") "${COMMON[@]}" </dev/null >"$out" 2>&1 &
+  (
+    # shellcheck disable=SC2046 # accel_args is a list of flags
+    timeout -k 10 "$LIMIT" "${MACHINE[@]}" $(accel_args "$1") "${COMMON[@]}" </dev/null >"$out" 2>&1 &
+    vm=$! waited=0
+    if [ "${1%% *}" = kvm ]; then
+      while kill -0 "$vm" 2>/dev/null && ! grep -q '^init: ' "$out"; do
+        if [ "$waited" -ge "${KERNELS_KVM_SILENCE:-60}" ]; then : >"$JOB/.silent"; kill "$vm"; break; fi
+        sleep 1
+        waited=$((waited + 1))
+      done
+    fi
+    wait "$vm"
+  ) 2>/dev/null &
   pid=$!
   if [ "${KERNELS_VERBOSE:-0}" = 1 ]; then tail -n +1 -f --pid="$pid" "$out" >&2 & tail_pid=$!; fi
-  if [ "${1%% *}" = kvm ]; then
-    while kill -0 "$pid" 2>/dev/null && ! grep -q '^init: ' "$out"; do
-      if [ "$waited" -ge "$silence" ]; then silent=1; kill "$pid" 2>/dev/null || true; break; fi
-      sleep 1; waited=$((waited + 1))
-    done
-  fi
   status=0
   wait "$pid" || status=$?
   [ -z "$tail_pid" ] || wait "$tail_pid" 2>/dev/null || true
+  silent=0
+  if [ -e "$JOB/.silent" ]; then silent=1; rm -f "$JOB/.silent"; fi
 }
 
 echo "$ACCEL" >"$JOB/accel"

@@ -13,7 +13,9 @@
 # emptied at the start), KERNELS_TIMEOUT (seconds per VM, default 900), KERNELS_VERBOSE=1
 # (console to stderr), KERNELS_KVM=0 (never KVM; otherwise scripts/kernels/accel.sh probes it
 # once per run with a real boot), KERNELS_VM_CPUS / KERNELS_VM_MEM (default 2 / 2048),
-# KERNELS_SUITE_ARGS (extra arguments of test/kernel/run.mjs, e.g. --filter).
+# KERNELS_ACCEL ("kvm CPU" or "tcg": no probe, that accelerator for the host's arch; a KVM VM
+# that fails is still retried under TCG), KERNELS_SUITE_ARGS (extra arguments of
+# test/kernel/run.mjs, e.g. --filter).
 # Needs root (apt, pid namespaces, seccomp, cgroups) and the built package (npm run build and
 # the addon). Exit status 1 when any run failed; a kernel that cannot be fetched fails the run.
 set -euo pipefail
@@ -60,7 +62,7 @@ rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 export KERNELS_ACCEL_FILE="$RESULTS/accel-$(uname -m)"
 for e in "${entries[@]}"; do
   set -- $e
-  if [ "$1" != host ] && [ "$2" = "$(uname -m)" ]; then
+  if [ -z "${KERNELS_ACCEL:-}" ] && [ "$1" != host ] && [ "$2" = "$(uname -m)" ]; then
     started=$(date +%s)
     "$KERNELS_DIR/accel.sh" "$1" "$2" >"$KERNELS_ACCEL_FILE"
     log "accelerator probe: $(( $(date +%s) - started ))s"
