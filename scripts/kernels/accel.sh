@@ -27,7 +27,7 @@ echo 'echo pidfd-kvm-probe-reached-userspace' >"$probe/run.sh"
 for cpu in ${KERNELS_KVM_CPUS:-host host,-arch-capabilities}; do
   started=$(date +%s)
   rc=0
-  KERNELS_ACCEL="kvm $cpu" KERNELS_ACCEL_FILE="" KERNELS_KVM_RETRY=0 KERNELS_KVM_SILENCE="$deadline" KERNELS_VERBOSE=0 \
+  KERNELS_ACCEL="kvm $cpu" KERNELS_ACCEL_FILE="" KERNELS_KVM_RETRY=0 KERNELS_KVM_SILENCE="$((deadline + 5))" KERNELS_VERBOSE=0 \
     "$KERNELS_DIR/boot.sh" "$LABEL" "$ARCH" / "$probe" "$deadline" 2>/dev/null || rc=$?
   took=$(( $(date +%s) - started ))
   if [ "$rc" = 0 ] && grep -q '^pidfd-kvm-probe-reached-userspace' "$probe/console.log"; then
