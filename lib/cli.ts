@@ -2,12 +2,14 @@
 // The pidfd command: wait for, run, inspect and signal processes through pidfds.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { supported, platform } from './binding';
 import { type Command, UsageError } from './cli/args';
 import { info } from './cli/info';
 import { describeError, print, printError } from './cli/io';
 import { kill } from './cli/kill';
 import { run } from './cli/run';
 import { wait } from './cli/wait';
+import { platformError } from './errors';
 
 const commands: Record<string, Command> = { wait, run, info, kill };
 
@@ -43,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === undefined || !Object.hasOwn(commands, name)) {
     printError(name === undefined ? help : `pidfd: unknown command '${name}'\nTry 'pidfd --help'.`);
+    return 1;
+  }
+  if (!supported) {
+    printError(`pidfd ${name}: ${platformError(platform).message}`);
     return 1;
   }
   const command = commands[name];

@@ -1,8 +1,9 @@
 // pidfd.features: what this kernel, in this sandbox, can do, probed once on first use with
 // real syscalls on a pidfd of our own process. A missing feature throws featureError().
 import { constants } from 'node:os';
+import * as util from 'node:util';
 import { native } from './binding';
-import { errnoName } from './errors';
+import { errnoName, type SystemError } from './errors';
 
 export interface Features {
   /** pidfd_open (Linux 5.3) */
@@ -69,6 +70,12 @@ const needs: Record<FeatureName, string> = {
   inode: 'pidfs inodes (Linux 6.9)',
 };
 
+/** The call that answered for each feature, as `err.syscall` of its error. */
+const syscalls: Partial<Record<FeatureName, string>> = {
+  open: 'pidfd_open', spawnPidfd: 'clone3', waitid: 'waitid', thread: 'pidfd_open', signalScope: 'pidfd_send_signal',
+  info: 'ioctl', exitInfo: 'ioctl', getfd: 'pidfd_getfd', mrelease: 'process_mrelease', inode: 'fstatfs',
+};
+
 const { ENOSYS, ECHILD, EINVAL, ENOENT } = constants.errno;
 const PIDFD_THREAD = 0o200; // O_EXCL
 const PIDFD_SIGNAL_THREAD_GROUP = 2;
@@ -123,10 +130,15 @@ function probeOnce(): NonNullable<typeof probed> {
   return (probed ??= probe());
 }
 
+/** console.log() and util.inspect() show the values, not a [Getter] per field. */
+function inspectable<T extends object>(object: T): T {
+  return Object.defineProperty(object, util.inspect.custom, { value: function (this: T) { return { ...this }; } });
+}
+
 /** A frozen object of booleans; the probe runs on the first property read. */
 export const features: Features & TreeMethodFeature = Object.freeze(
   Object.defineProperties(
-    Object.defineProperties(
+    inspectable(Object.defineProperties(
       {},
       Object.fromEntries(
         (Object.keys(needs) as FeatureName[]).map((name) => [
@@ -134,7 +146,7 @@ export const features: Features & TreeMethodFeature = Object.freeze(
           { enumerable: true, get: () => probeOnce().features[name] },
         ]),
       ),
-    ),
+    )),
     treeMethodProperty(),
   ),
 ) as Features & TreeMethodFeature;
@@ -144,8 +156,8 @@ export function hasFeature(name: FeatureName): boolean {
 }
 
 /** The error for using a feature this kernel or sandbox lacks: code is the errno it gave. */
-export function featureError(name: FeatureName, errno = probeOnce().errnos[name] ?? -ENOSYS): Error & { code: string; errno: number } {
+export function featureError(name: FeatureName, errno = probeOnce().errnos[name] ?? -ENOSYS): SystemError & { feature: FeatureName } {
   const code = errnoName(errno);
   const err = new Error(`${needs[name]} is not available here: the kernel or a seccomp filter answered ${code}`);
-  return Object.assign(err, { code, errno, feature: name });
+  return Object.assign(err, { code, errno, syscall: syscalls[name] ?? name, feature: name });
 }

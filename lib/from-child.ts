@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { native } from './binding';
-import { invalidArgType, systemError } from './errors';
+import { invalidArgType, notStarted, systemError } from './errors';
 import { kCreate, observedKind, Pidfd } from './pidfd';
 
 /**
@@ -14,8 +14,12 @@ export function from(child: ChildProcess): Pidfd {
   if (child === null || typeof child !== 'object' || typeof child.once !== 'function' || !('exitCode' in child)) {
     throw invalidArgType('child', 'an instance of ChildProcess', child);
   }
-  if (typeof child.pid !== 'number' || child.exitCode !== null || child.signalCode !== null) {
-    throw systemError(-constants.errno.ESRCH, 'pidfd_open'); // never started, or already reaped
+  if (typeof child.pid !== 'number') {
+    // spawn() failed (ENOENT...): child_process reports that on the child's 'error' event.
+    throw notStarted('child', child.spawnfile);
+  }
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw systemError(-constants.errno.ESRCH, 'pidfd_open'); // already reaped: the pid may be another's now
   }
   const fd = native.open(child.pid, 0);
   if (fd < 0) throw systemError(fd, 'pidfd_open');

@@ -1,4 +1,6 @@
 // pidfd: Linux process handles for Node.js.
+// The declarations use Node's types (NodeJS.Signals, net.Socket): bring @types/node in for users.
+/// <reference types="node" preserve="true" />
 export { open, Pidfd, type SignalScope, type TerminateOptions } from './pidfd';
 export { spawn, Subprocess, type SpawnOptions, type StdioOption } from './subprocess';
 export type { KillReason, SupervisionOptions } from './supervise';
@@ -10,3 +12,4 @@ export { features, type Features, type TreeMethodReport } from './features';
 export type { ExitStatus } from './exit-status';
 export type { ProcessInfo } from './info';
 export type { SystemError } from './errors';
+export { supported } from './binding';

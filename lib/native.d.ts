@@ -28,8 +28,11 @@ export interface Native {
   socketpair(out: Int32Array): number;
   /**
    * Starts a child with a pidfd (envp null: our own environ), watched under watchId from
-   * birth so that it is always reaped. → 0 with out = [pid, pidfd, method], or -errno with
-   * out[2] = the failing stage (src/spawn.h).
+   * birth so that it is always reaped. → 0 with out = [pid, pidfd, method, keeperPid], or
+   * -errno with out[2] = the failing stage (src/spawn.h). With keeperFlags (src/keeper.h:
+   * 1 keeper, 2 kill the tree on lifeline EOF, 4 unref) the child's parent is a new tree
+   * keeper, whose exit (the tree's end) is watched under keeperWatchId; the child's status
+   * then comes from the keeper under watchId.
    */
   spawn(
     paths: string[],
@@ -46,6 +49,12 @@ export interface Native {
     cgroupFd: number,
     /** PR_SET_PDEATHSIG in the child before exec; 0 for none. */
     deathSignal: number,
+    keeperFlags?: number,
+    keeperWatchId?: number,
+    /** The tree cgroup's name in its parent directory (the keeper removes it on lifeline EOF). */
+    cgroupName?: string,
+    /** The child writes itself into cgroupFd's cgroup.procs before exec, instead of CLONE_INTO_CGROUP. */
+    joinCgroup?: boolean,
   ): number;
   /** Which clone method spawn() uses now: 0 clone3, 1 clone(CLONE_PIDFD), 2 fork + pidfd_open */
   spawnMethod(): number;
@@ -71,7 +80,7 @@ export interface Native {
   /** The delivery path chosen by the first setExitCallback: 'uv', 'thread', or '' before. */
   delivery(): string;
 
-  // Process trees (src/cgroup.cc, src/subreaper.cc). spawn()'s cgroupFd is a directory fd
+  // Process trees (src/cgroup.cc, src/keeper.cc, src/subreaper.cc). spawn()'s cgroupFd is a directory fd
   // from openCgroupFile: the child starts in that cgroup (clone3 CLONE_INTO_CGROUP, Linux
   // 5.7); when that fails nothing is started and out[2] is 10 (the stage).
   /** open(path, O_RDONLY|O_CLOEXEC, |O_DIRECTORY when directory) → fd | -errno */
@@ -90,8 +99,6 @@ export interface Native {
   cgroupEvents(eventsFd: number): number;
   /** Blocks until (cgroupEvents & mask) === want: 1, or 0 after timeoutMs, or -errno */
   awaitCgroupEvents(eventsFd: number, mask: number, want: number, timeoutMs: number): number;
-  /** One tree more (on) or fewer needs this process to be a child subreaper: prctl(PR_SET_CHILD_SUBREAPER) on the first and after the last, process-wide → 0 | -errno */
-  setChildSubreaper(on: boolean): number;
   /** prctl(PR_GET_CHILD_SUBREAPER) → 1 | 0 | -errno */
   childSubreaper(): number;
 }

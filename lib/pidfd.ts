@@ -10,7 +10,7 @@ import { processInfo, type ProcessInfo } from './info';
 import { signalNumber } from './signals';
 import { escalate, escalationOptions } from './terminate';
 import { validateAbortSignal, validateBoolean, validateInt, validateObject, validatePid } from './validate';
-import { adoptWatch, release, startWatch, track, untrack, WatchMode, type ExitListener, type Resources } from './watcher';
+import { adoptWatch, release, startWatch, track, untrack, WatchMode, type Resources } from './watcher';
 
 const { ESRCH, ECHILD, ENOSYS, ENOENT, EINVAL } = constants.errno;
 const PIDFD_THREAD = 0o200; // O_EXCL
@@ -50,7 +50,9 @@ function failure(r: number, syscall: string, feature?: FeatureName): Error {
   return feature !== undefined && r === -ENOSYS ? featureError(feature, r) : systemError(r, syscall);
 }
 
-export class Pidfd implements ExitListener {
+// An ExitListener (./watcher) by shape only: `implements` would name onWatchFired, which the
+// published declarations strip, in every user's type check.
+export class Pidfd {
   /** The process (or, for a thread handle, thread) id this handle was opened for. */
   readonly pid: number;
   /** True for a thread handle from open(tid, { thread: true }). */
@@ -143,8 +145,6 @@ export class Pidfd implements ExitListener {
       flags = scopes[scope as SignalScope];
     }
     if (this.#closed) throw closedError();
-    // The kernel takes an int: never let a larger number wrap around to a real signal.
-    if (number !== (number | 0)) throw systemError(-EINVAL, 'pidfd_send_signal');
     if (flags !== 0 && !hasFeature('signalScope')) throw featureError('signalScope');
     // A zombie takes signals silently: report false for it, checked natively in the same
     // call. An exited leader may still lead a live process group, though.
@@ -279,7 +279,7 @@ const kinds = {
   thread: Object.freeze({ mode: WatchMode.Plain, thread: true }),
 };
 
-/** How open() watches a process that is not ours to reap. */
+/** @internal How open() watches a process that is not ours to reap. */
 export function observedKind(thread: boolean): HandleKind {
   if (thread) return kinds.thread;
   return hasFeature('exitInfo') ? kinds.record : kinds.plain;

@@ -2,15 +2,19 @@
 import { constants } from 'node:os';
 import { invalidArgType, unknownSignal } from './errors';
 
+const SIGRTMAX = 64;
 const numbers = constants.signals as Record<string, number>;
 const names: Record<number, NodeJS.Signals> = {};
 for (const [name, number] of Object.entries(numbers)) names[number] ??= name as NodeJS.Signals;
 
-/** The number for a signal name or number; 0 probes. Throws for unknown names and bad types. */
+/** The number for a signal name or number 0..64; 0 probes. Throws for unknown ones and bad types. */
 export function signalNumber(signal: unknown, argName = 'signal'): number {
   if (typeof signal === 'number') {
-    if (!Number.isInteger(signal)) throw unknownSignal(String(signal));
-    return signal; // out-of-range numbers are the kernel's to refuse (EINVAL), as with kill(2)
+    // 1..64 are Linux's signals (SIGRTMAX is 64), real-time ones included: they have no names
+    // in os.constants. Anything else is unknown before the kernel is asked, whether or not
+    // the process still runs (ChildProcess.kill() refuses it so too).
+    if (!Number.isInteger(signal) || signal < 0 || signal > SIGRTMAX) throw unknownSignal(String(signal));
+    return signal;
   }
   if (typeof signal === 'string') {
     const number = numbers[signal];

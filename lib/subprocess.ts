@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { native } from './binding';
-import { invalidArgType, invalidArgValue, systemError, type SystemError } from './errors';
+import { explainCgroupRefusal, invalidArgType, invalidArgValue, remedy, systemError, type SystemError } from './errors';
 import { kCreate, Pidfd } from './pidfd';
 import { releaseStdin, stdioStream } from './runtime';
 import { supervise, supervisionOptions, type KillReason, type SupervisionOptions } from './supervise';
-import { abandonTree, endWithRoot, endWithRootOption, prepareTree, startTree, treeOptions, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
+import { abandonTree, endWithRoot, endWithRootOption, prepareTree, startTree, treeOptions, treeSpawnArgs, treeSpawnFailed, type ProcessTree, type TreeOptions } from './tree';
 import { validateBoolean, validateCString, validateInt, validateObject } from './validate';
 import { WatchMode, watchId } from './watcher';
 
@@ -34,8 +34,12 @@ export interface SpawnOptions extends SupervisionOptions {
 
 const kSetTree = Symbol('pidfd.setTree');
 
-/** A child process started by spawn(): a Pidfd whose exit status is always known. */
-export class Subprocess extends Pidfd {
+/**
+ * A child process started by spawn(): a Pidfd whose exit status is always known. `Tree` is
+ * the type of `tree`: spawn() gives `Subprocess<ProcessTree>` for `{ tree: true }` or tree
+ * options, `Subprocess<null>` without them.
+ */
+export class Subprocess<Tree extends ProcessTree | null = ProcessTree | null> extends Pidfd {
   readonly stdin: net.Socket | null;
   readonly stdout: net.Socket | null;
   readonly stderr: net.Socket | null;
@@ -65,8 +69,8 @@ export class Subprocess extends Pidfd {
   }
 
   /** The child's process tree with the `tree` option, else null. */
-  get tree(): ProcessTree | null {
-    return this.#tree;
+  get tree(): Tree {
+    return this.#tree as Tree;
   }
 
   /** @internal */
@@ -89,8 +93,9 @@ export class Subprocess extends Pidfd {
 }
 
 // The syscall that failed, by the stage the native child reports (src/spawn.h).
-const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl'];
+const stageSyscalls = ['spawn', 'spawn', 'dup3', 'setsid', 'setgid', 'setuid', 'chdir', 'spawn', 'pidfd_open', 'prctl', 'clone3', 'clone3'];
 const kStageExec = 7;
+const kStageKeeper = 11;
 
 /** The execve candidates, searched in the parent: PATH comes from the child's environment. */
 function candidates(file: string, env: NodeJS.ProcessEnv): string[] {
@@ -126,6 +131,13 @@ function stdioSlots(stdio: unknown): Slot[] {
   });
 }
 
+/** Names the step of a failed spawn in its message, with what would help: ` (in setuid: ...)`. */
+function nameStep(err: SystemError, step: string | undefined): void {
+  if (step === undefined || step === 'spawn') return;
+  const help = remedy(step, err.code);
+  err.message += help === undefined ? ` (in ${step})` : ` (in ${step}: ${help})`;
+}
+
 function closeAll(fds: number[]): void {
   for (const fd of fds) if (fd >= 0) native.close(fd);
 }
@@ -134,6 +146,9 @@ function closeAll(fds: number[]): void {
  * Starts file with args. Throws synchronously when the child cannot be started (ENOENT,
  * EACCES...): no fd and no zombie is left behind then.
  */
+export function spawn(file: string, args: readonly string[], options: SpawnOptions & { tree: true | TreeOptions }): Subprocess<ProcessTree>;
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptions & { tree?: false }): Subprocess<null>;
+export function spawn(file: string, args?: readonly string[], options?: SpawnOptions): Subprocess;
 export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): Subprocess {
   validateCString(file, 'file');
   if (file.length === 0) throw invalidArgValue('file', file, 'cannot be empty');
@@ -179,41 +194,54 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     childEnds.push(pair[1]);
   }
 
-  const out = new Int32Array(3);
+  const out = new Int32Array(4);
   const watch = watchId();
   const paths = candidates(file, env);
   const argv = [argv0, ...argList];
-  let cgroupFd = -1;
   try {
-    if (tree !== null) cgroupFd = prepareTree(tree);
+    if (tree !== null) prepareTree(tree, supervision.deathSignal !== 0);
   } catch (err) {
     closeAll(ours);
     closeAll(childEnds);
-    throw err;
+    throw explainCgroupRefusal(err, tree?.parent ?? null);
   }
-  // A subreaper tree's root gets a session of its own: its orphans can then be told from
-  // children this process forked (lib/subreaper-tree.ts).
-  let r = native.spawn(paths, argv, envp, cwd, theirs, detached || tree?.method === 'subreaper', uid, gid, out, watch, cgroupFd, supervision.deathSignal);
-  if (r < 0 && tree !== null && treeSpawnFailed(tree, r, out[2])) {
-    r = native.spawn(paths, argv, envp, cwd, theirs, true, uid, gid, out, watch, -1, supervision.deathSignal);
+  // A tree's keeper (src/keeper.cc) is the root's parent; its exit is watched under keeperWatch.
+  // A failed tree spawn may be retried: the child joining the cgroup itself, or as a subreaper tree.
+  const keeperWatch = watchId();
+  let r: number;
+  for (let attempt = 0; ; attempt++) {
+    const [cgroupFd, keeper, cgroupName, join] = treeSpawnArgs(tree);
+    r = native.spawn(paths, argv, envp, cwd, theirs, detached, uid, gid, out, watch, cgroupFd, supervision.deathSignal, keeper, keeperWatch, cgroupName, join);
+    if (r >= 0 || tree === null || attempt === 2 || !treeSpawnFailed(tree, r, out[2])) break;
   }
   closeAll(childEnds);
   if (r < 0) {
     closeAll(ours);
     if (tree !== null) abandonTree(tree);
     const stage = out[2];
-    const err: SystemError = systemError(r, stageSyscalls[stage] ?? 'spawn', {
-      path: stage === 6 ? (cwd as string) : file,
+    const chdir = stage === 6;
+    const err: SystemError = systemError(r, chdir ? 'chdir' : 'spawn', {
+      path: chdir ? (cwd as string) : file,
       spawnargs: argList,
     });
-    if (stage === kStageExec || stage === 1) err.syscall = `spawn ${file}`;
+    // As child_process, whichever step failed: `spawn <file> <CODE>`, syscall `spawn <file>`
+    // (a bad cwd says chdir: its path is the cwd); the step and what would help in the message.
+    if (!chdir) err.syscall = `spawn ${file}`;
+    if (stage !== kStageExec && !chdir) nameStep(err, stageSyscalls[stage]);
     if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
+    if (stage === kStageKeeper) {
+      // The tree's keeper could not be made: where no method works, say what is missing.
+      err.syscall = 'clone';
+      err.message =
+        `${file}: process trees need a writable cgroup2 or a tree keeper (a CLONE_VM process with PR_SET_CHILD_SUBREAPER), ` +
+        `and this system refused the keeper (${err.code}; qemu-user does): use tree: false, or run as root with a writable cgroup2`;
+    }
     throw err;
   }
 
   const streams = ours.map((fd, i) => (fd < 0 ? null : stdioStream(fd, i)));
   const child = new Subprocess(kCreate, out[0], out[1], watch, streams, file, [argv0, ...argList]);
-  if (tree !== null) child[kSetTree](startTree(tree, child.pid));
+  if (tree !== null) child[kSetTree](startTree(tree, child, out[3], keeperWatch));
   if (endTree !== null && child.tree !== null) endWithRoot(child.tree, child.exited, endTree);
   supervise(child, supervision, (reason) => (child.killedBy ??= reason));
   return child;

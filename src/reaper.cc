@@ -4,6 +4,7 @@
 // cgroups of such an environment's process trees once they are empty.
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 
 #include <cstring>
@@ -23,6 +24,8 @@ struct Orphan {
   int fd;   // pidfd of an unreaped child of ours, or a tree's cgroup.events
   int pid;  // for kernels whose waitid has no P_PIDFD
   std::string cgroup_dir;  // set for a tree: removed once it is empty
+  void* stack;  // a tree keeper's, unmapped once it is reaped
+  size_t stack_size;
 };
 // pthreads, not uv_*: Bun stubs libuv's thread functions.
 pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -48,6 +51,12 @@ bool TryReap(const Orphan& orphan) {
   return r < 0 || si.si_pid != 0;  // reaped, or someone else did (ECHILD)
 }
 
+// The fd (and a keeper's stack) once done with.
+void Release(const Orphan& orphan) {
+  sys_close(orphan.fd);
+  if (orphan.stack != nullptr) munmap(orphan.stack, orphan.stack_size);
+}
+
 void* Run(void*) {
   prctl(PR_SET_NAME, "pidfd-reaper");
   std::vector<struct pollfd> fds;
@@ -71,7 +80,7 @@ void* Run(void*) {
       for (size_t j = 0; j < orphans.size(); j++) {
         if (orphans[j].fd != fds[i].fd) continue;
         if (TryReap(orphans[j])) {
-          sys_close(orphans[j].fd);
+          Release(orphans[j]);
           orphans[j] = orphans.back();
           orphans.pop_back();
         }
@@ -84,7 +93,7 @@ void* Run(void*) {
 
 void Adopt(Orphan orphan) {
   if (TryReap(orphan)) {
-    sys_close(orphan.fd);
+    Release(orphan);
     return;
   }
   pthread_once(&init_once, Init);
@@ -103,8 +112,10 @@ void Adopt(Orphan orphan) {
 
 }  // namespace
 
-void AdoptOrphan(int pidfd, int pid) { Adopt(Orphan{pidfd, pid, std::string()}); }
+void AdoptOrphan(int pidfd, int pid, void* stack, size_t stack_size) {
+  Adopt(Orphan{pidfd, pid, std::string(), stack, stack_size});
+}
 
-void AdoptOrphanCgroup(int events_fd, const std::string& dir) { Adopt(Orphan{events_fd, 0, dir}); }
+void AdoptOrphanCgroup(int events_fd, const std::string& dir) { Adopt(Orphan{events_fd, 0, dir, nullptr, 0}); }
 
 }  // namespace pidfd

@@ -17,6 +17,7 @@
 
 #include "args.h"
 #include "env.h"
+#include "keeper.h"
 #include "spawn.h"
 #include "watch.h"
 #include "syscalls.h"
@@ -81,31 +82,6 @@ namespace pidfd {
 
 namespace {
 
-struct CloneArgs {  // struct clone_args up to CLONE_ARGS_SIZE_VER2 (88 bytes)
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-  uint64_t set_tid, set_tid_size, cgroup;  // VER1 (5.5), VER2 (5.7): passed only with a cgroup
-};
-constexpr size_t kCloneArgsSizeVer0 = 64;
-static_assert(sizeof(CloneArgs) == 88, "CLONE_ARGS_SIZE_VER2");
-
-constexpr size_t kStackSize = 64 * 1024;
-
-// Everything the child needs, prepared by the parent: the child may not allocate.
-struct ChildSetup {
-  std::vector<const char*> paths;  // execve candidates, PATH already searched
-  std::vector<char*> argv, envp;
-  char* const* env = nullptr;  // envp's data, or environ when the caller passes none
-  const char* cwd = nullptr;
-  std::vector<int> stdio;  // stdio[i] becomes fd i; -1 opens /dev/null
-  bool setsid = false;
-  long uid = -1, gid = -1;
-  int death_signal = 0;  // PR_SET_PDEATHSIG, 0 for none
-  long parent = 0;       // our pid before the clone: the child checks it still has us
-  bool handlers_cleared = false;  // CLONE_CLEAR_SIGHAND did the handled signals
-  int report_fd = -1;  // fork path: write the failure here; otherwise into the fields below
-  volatile int err = 0;
-  volatile int stage = kStageNone;
-};
 
 // The child: raw syscalls only. With CLONE_VM it shares our memory (and errno), and the
 // parent stays suspended until execve succeeds or the child exits.
@@ -153,6 +129,18 @@ __attribute__((no_sanitize("address", "undefined"))) int ChildMain(void* arg) {
       continue;
     }
     if (fd != i && syscall(SYS_dup3, fd, i, 0) < 0) goto fail;
+  }
+
+  // Where clone3 cannot start us inside the tree's cgroup (qemu-user, seccomp, Linux < 5.7),
+  // we move ourselves there before exec: we have no child yet, so none escapes.
+  stage = kStageCgroup;
+  if (c->join_cgroup_fd >= 0) {
+    r = syscall(SYS_openat, c->join_cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (r < 0) goto fail;
+    const long procs = r;
+    r = syscall(SYS_write, procs, "0", 1);  // 0: the writer itself
+    if (r < 0) goto fail;
+    syscall(SYS_close, procs);
   }
 
   stage = kStageSetsid;
@@ -293,17 +281,6 @@ long ForkThenOpen(ChildSetup* c, int* pidfd) {
   return pid;
 }
 
-// A child we will not hand out (it failed to start, or could not be watched): reap it,
-// killing it first if it may still run, and close its pidfd if it has one.
-void TakeBack(long pid, int pidfd, bool kill) {
-  if (kill) syscall(SYS_kill, pid, SIGKILL);
-  siginfo_t si;
-  sys_wait_child(pidfd, pid, &si, WEXITED);  // by pid when there is no pidfd
-  if (pidfd >= 0) sys_close(pidfd);
-}
-
-bool ShouldFallBack(long r) { return r == -ENOSYS || r == -EPERM || r == -EINVAL; }
-
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> out;
   for (auto& s : strings) out.push_back(&s[0]);
@@ -313,8 +290,44 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
+long StartChild(ChildSetup* c, void* stack, int* pidfd, int cgroup_fd, int* method_used) {
+  int method = g_method.load(std::memory_order_relaxed);
+  long pid = -ENOSYS;
+  if (cgroup_fd >= 0) {
+    // Only clone3 can start a child inside a cgroup, and moving it there from here after
+    // the start would race with its first fork: fail instead, and say so (JS then has the
+    // child join the cgroup itself before exec, or takes another tree method). The cached
+    // method is left alone.
+    pid = Clone3(c, stack, pidfd, cgroup_fd);
+    method = -1;
+  } else if (method == kMethodClone3) {
+    pid = Clone3(c, stack, pidfd, -1);
+    if (ShouldFallBack(pid)) method = kMethodClone;
+  }
+  if (method == kMethodClone) {
+    pid = CloneLegacy(c, stack, pidfd);
+    if (ShouldFallBack(pid)) method = kMethodFork;
+  }
+  if (method == kMethodFork) pid = ForkThenOpen(c, pidfd);
+  if (method >= 0) g_method.store(method, std::memory_order_relaxed);
+  *method_used = method;
+  return pid;
+}
+
+// A child we will not hand out (it failed to start, or could not be watched): reap it,
+// killing it first if it may still run, and close its pidfd if it has one.
+void TakeBack(long pid, int pidfd, bool kill) {
+  if (kill) syscall(SYS_kill, pid, SIGKILL);
+  siginfo_t si;
+  sys_wait_child(pidfd, pid, &si, WEXITED);  // by pid when there is no pidfd
+  if (pidfd >= 0) sys_close(pidfd);
+}
+
 // spawn(paths, argv, envp|null, cwd|null, stdio Int32Array, setsid, uid, gid, out Int32Array,
-//       watchId, cgroupFd, deathSignal) -> 0 with out = [pid, pidfd, method], or -errno with out[2] = the failing stage.
+//       watchId, cgroupFd, deathSignal, keeperFlags, keeperWatchId, cgroupName, joinCgroup)
+//   -> 0 with out = [pid, pidfd, method(, keeperPid)], or -errno with out[2] = the failing stage.
+//   keeperFlags (src/keeper.h): the child starts under a tree keeper, whose exit is
+//   watched under keeperWatchId; the child's status then comes from the keeper.
 //   envp null passes our own environ (the main thread's process.env) without copying it.
 //   The child is watched (and so always reaped) under watchId from this call on: no
 //   interruption of the JS that follows can leave it unowned.
@@ -322,13 +335,14 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool own_environ = info[2].IsNull(), has_cwd = info[3].IsString();
   std::vector<std::string> paths, argv, envp;
-  std::string cwd;
+  std::string cwd, cgroup_name;
   size_t stdio_count, out_count;
   int32_t *stdio, *out;
   // Every argument read in full, or nothing starts (a worker may be terminating under us).
   if (!StringsArg(info, 0, &paths) || !StringsArg(info, 1, &argv) ||
       (!own_environ && !StringsArg(info, 2, &envp)) || (has_cwd && !StringValue(env, info[3], &cwd)) ||
-      !TypedArg(info, 4, &stdio, &stdio_count) || !TypedArg(info, 8, &out, &out_count) || out_count < 3) {
+      !TypedArg(info, 4, &stdio, &stdio_count) || !TypedArg(info, 8, &out, &out_count) || out_count < 3 ||
+      (info[14].IsString() && !StringValue(env, info[14], &cgroup_name))) {
     return Napi::Number::New(env, -EINVAL);
   }
 
@@ -355,33 +369,43 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (!state->spawn_stack) return Napi::Number::New(env, -ENOMEM);
   void* stack = state->spawn_stack.get();
 
+  // info[15], joinCgroup: the child joins cgroupFd's cgroup itself instead of CLONE_INTO_CGROUP,
+  // after its stdio dup3s: a directory fd among the stdio slots is moved out of their way.
+  struct ClosedAtReturn {
+    int fd = -1;
+    ~ClosedAtReturn() {
+      if (fd >= 0) sys_close(fd);
+    }
+  } join_copy;
+  if (cgroup_fd >= 0 && BoolArg(info, 15)) {
+    c.join_cgroup_fd = cgroup_fd;
+    if (cgroup_fd < static_cast<int>(c.stdio.size())) {
+      join_copy.fd = static_cast<int>(ret(fcntl(cgroup_fd, F_DUPFD_CLOEXEC, static_cast<int>(c.stdio.size()))));
+      if (join_copy.fd < 0) {
+        out[2] = kStageClone;  // nothing started
+        return Napi::Number::New(env, join_copy.fd);
+      }
+      c.join_cgroup_fd = join_copy.fd;
+    }
+  }
+  const int clone_cgroup_fd = c.join_cgroup_fd >= 0 ? -1 : cgroup_fd;
+  const int keeper_flags = IntArg(info, 12, 0);
+  if (keeper_flags & kKeeper) {
+    if (out_count < 4) return Napi::Number::New(env, -EINVAL);
+    KeeperRequest request{&c, stack, cgroup_fd, cgroup_name.c_str(), keeper_flags, IntArg(info, 9, 0), IntArg(info, 13, 0)};
+    return Napi::Number::New(env, static_cast<double>(SpawnWithKeeper(state, request, out)));
+  }
+
   // No signal handler may run in the child before it resets them, nor in the parent
   // between clone and the child's exec while they share memory.
   unsigned long all = ~0UL, saved = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, 8);
-  int pidfd = -1;
-  int method = g_method.load(std::memory_order_relaxed);
-  long pid = -ENOSYS;
-  if (cgroup_fd >= 0) {
-    // Only clone3 can start a child inside a cgroup, and moving it there after the start
-    // (cgroup.procs) would race with its first fork: fail instead, and say so (JS falls
-    // back to another tree method). The cached method is left alone.
-    pid = Clone3(&c, stack, &pidfd, cgroup_fd);
-    method = -1;
-  } else if (method == kMethodClone3) {
-    pid = Clone3(&c, stack, &pidfd, -1);
-    if (ShouldFallBack(pid)) method = kMethodClone;
-  }
-  if (method == kMethodClone) {
-    pid = CloneLegacy(&c, stack, &pidfd);
-    if (ShouldFallBack(pid)) method = kMethodFork;
-  }
-  if (method == kMethodFork) pid = ForkThenOpen(&c, &pidfd);
+  int pidfd = -1, method = -1;
+  long pid = StartChild(&c, stack, &pidfd, clone_cgroup_fd, &method);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, 8);
-  if (method >= 0) g_method.store(method, std::memory_order_relaxed);
 
   if (pid < 0) {
-    out[2] = cgroup_fd >= 0 ? kStageCgroup : kStageClone;
+    out[2] = clone_cgroup_fd >= 0 ? kStageCgroup : kStageClone;
     return Napi::Number::New(env, pid);
   }
   if (c.err != 0) {  // the child has exited, or been killed

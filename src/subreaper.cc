@@ -1,31 +1,11 @@
-// The subreaper side of process trees: orphans among our descendants reparent to this
-// process instead of init, so lib/tree.ts can find and reap them (through their pidfds).
+// The subreaper flag, read only: trees never set it on this process (each tree's keeper,
+// src/keeper.cc, is the subreaper of that tree alone). Tests and features read it.
 #include <sys/prctl.h>
-
-#include <mutex>
 
 #include "args.h"
 #include "syscalls.h"
 
 namespace pidfd {
-
-// How many subreaper trees, over all environments, need us to be a subreaper: the process
-// is one only while some do, so orphans of unrelated children go to init otherwise.
-// (std::mutex, not uv_mutex: Bun stubs libuv's thread functions.) Never destroyed: any
-// thread may still use it at exit.
-static std::mutex& mutex = *new std::mutex();
-static int users = 0;
-
-// setChildSubreaper(on) -> 0 | -errno: one more (or one fewer) tree needs orphans among our
-// descendants to reparent to us.
-static Napi::Value SetChildSubreaper(const Napi::CallbackInfo& info) {
-  const bool on = BoolArg(info, 0);
-  long r = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (on ? users == 0 : users == 1) r = ret(prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0));
-  if (r == 0 && (on || users > 0)) users += on ? 1 : -1;
-  return Napi::Number::New(info.Env(), static_cast<double>(r));
-}
 
 // childSubreaper() -> 1 | 0 | -errno
 static Napi::Value ChildSubreaper(const Napi::CallbackInfo& info) {
@@ -35,7 +15,6 @@ static Napi::Value ChildSubreaper(const Napi::CallbackInfo& info) {
 }
 
 void RegisterSubreaper(Napi::Env env, Napi::Object exports) {
-  exports.Set("setChildSubreaper", Napi::Function::New(env, SetChildSubreaper, "setChildSubreaper"));
   exports.Set("childSubreaper", Napi::Function::New(env, ChildSubreaper, "childSubreaper"));
 }
 

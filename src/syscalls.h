@@ -83,6 +83,12 @@ inline long sys_waitid_pidfd(long fd, siginfo_t* info, long options) {
   return ret(syscall(SYS_waitid, P_PIDFD, fd, info, options, nullptr));
 }
 
+// A wait(2)-style status word from waitid's siginfo.
+inline int32_t wait_status(const siginfo_t& si) {
+  if (si.si_code == CLD_EXITED) return (si.si_status & 0xff) << 8;
+  return si.si_status | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
 // Waits for our own child: through its pidfd, or by pid where there is none or waitid has
 // no P_PIDFD (Linux 5.3 answers EINVAL). By pid is safe here: an unreaped child's pid cannot be reused.
 inline long sys_wait_child(long fd, long pid, siginfo_t* info, long options) {

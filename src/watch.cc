@@ -3,11 +3,14 @@
 // its source is closed the watcher owns the fd, and closes it only in the close callback.
 #include "watch.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include "args.h"
 #include "cgroup.h"
 #include "exit_record.h"
+#include "keeper.h"
 #include "reaper.h"
 #include "syscalls.h"
 
@@ -16,6 +19,8 @@ namespace pidfd {
 static void OnClosed(Source* source) {
   Watch* w = static_cast<Watch*>(source->data);
   if (w->fd >= 0) sys_close(w->fd);
+  if (w->extra_fd >= 0) sys_close(w->extra_fd);
+  if (w->stack != nullptr) munmap(w->stack, w->stack_size);
   delete w;
 }
 
@@ -32,12 +37,6 @@ void Deliver(Watch* w, const ExitEvent& event) {
   w->fired = true;
   if (w->orphaned) return Close(w);
   w->env->Queue(event);
-}
-
-// A wait(2)-style status word from waitid's siginfo.
-static int32_t WaitStatus(const siginfo_t& si) {
-  if (si.si_code == CLD_EXITED) return (si.si_status & 0xff) << 8;
-  return si.si_status | (si.si_code == CLD_DUMPED ? 0x80 : 0);
 }
 
 // Collects our child's wait status; returns false if it is not waitable yet.
@@ -57,7 +56,21 @@ static bool Reap(Watch* w, ExitEvent* event) {
     return true;
   }
   if (si.si_pid == 0) return false;
-  event->status = WaitStatus(si);
+  event->status = wait_status(si);
+  return true;
+}
+
+// The root's status from its keeper; false until it has come. EOF without one: the keeper
+// died first (killed), and the status is unknown.
+static bool ReadReport(Watch* w, ExitEvent* event) {
+  KeeperRecord record;
+  long n;
+  do n = ret(syscall(SYS_read, w->fd, &record, sizeof record));
+  while (n == -EINTR);
+  if (n == -EAGAIN) return false;
+  if (n == sizeof record && record.kind == kRecordRootExited) event->status = record.a;
+  else if (n == sizeof record) return false;
+  else event->error = -ECHILD;
   return true;
 }
 
@@ -74,7 +87,7 @@ static long PeekChild(int fd, siginfo_t* si) {
 static bool PeekChildStatus(Watch* w, ExitEvent* event) {
   siginfo_t si;
   if (!w->own_child || PeekChild(w->fd, &si) != 0 || si.si_pid == 0) return false;
-  event->status = WaitStatus(si);
+  event->status = wait_status(si);
   return true;
 }
 
@@ -88,8 +101,9 @@ static void OnReadable(Source* source, int status, int /*events*/) {
     event.error = bits < 0 ? bits : CgroupEmptied(w);
     return Deliver(w, event);
   }
+  if (status == 0 && w->mode == kModeReport && !ReadReport(w, &event)) return;
   if (status == 0 && w->mode == kModeReap && !Reap(w, &event)) return;  // not a zombie yet
-  if (status == 0 && w->mode != kModeReap && PeekChildStatus(w, &event)) return Deliver(w, event);
+  if (status == 0 && w->mode != kModeReap && w->mode != kModeReport && PeekChildStatus(w, &event)) return Deliver(w, event);
   if (status == 0 && w->mode == kModeRecord) {
     event.status = ReadExitRecord(w->fd);  // there is one once the parent has reaped it
     if (event.status < 0) {
@@ -118,7 +132,7 @@ int Watch::Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record
   w->record_wait_ms = record_wait_ms;
   w->pid = pid;
   siginfo_t si;
-  w->own_child = mode != kModeReap && mode != kModeCgroup && PeekChild(fd, &si) == 0;  // asked once, not per exit
+  w->own_child = mode != kModeReap && mode != kModeCgroup && mode != kModeReport && PeekChild(fd, &si) == 0;  // asked once, not per exit
   w->source.data = w;
   int r = s->loop->Add(&w->source, fd);  // fails before there is anything to close
   if (r != 0) {
@@ -193,8 +207,9 @@ void CloseAllWatches(Env* s) {
   for (Watch* w : all) {
     if ((w->mode == kModeReap || w->mode == kModeCgroup) && !w->fired) {
       s->loop->Stop(&w->source);  // out of epoll before the fd changes hands
-      if (w->mode == kModeReap) AdoptOrphan(w->fd, w->pid);
+      if (w->mode == kModeReap) AdoptOrphan(w->fd, w->pid, w->stack, w->stack_size);
       else AdoptCgroupWatch(w);
+      w->stack = nullptr;  // the reaper unmaps it after the reap
       w->fd = -1;
     }
     Close(w);

@@ -11,6 +11,7 @@ enum WatchMode {
   kModeReap = 1,    // our own child: collect its status with waitid(P_PIDFD)
   kModeRecord = 2,  // someone else's: wait (bounded) for its reap, then read the exit record
   kModeCgroup = 3,  // fd is a cgroup.events file: fires once "populated 0" (POLLPRI)
+  kModeReport = 4,  // fd is a tree keeper's report pipe: fires with the root's wait status
 };
 
 struct Watch {
@@ -27,6 +28,11 @@ struct Watch {
   bool fired = false;
   bool own_child = false;   // not kModeReap, yet a child of this process (child_process)
   bool closing = false;
+  // Freed with the watch (src/keeper.cc): the keeper's lifeline, or the root's pidfd of a
+  // report watch; the keeper's stack, unmapped once the keeper is reaped.
+  int extra_fd = -1;
+  void* stack = nullptr;
+  size_t stack_size = 0;
 
   // Starts watching fd under id; on success the watcher owns fd. Returns 0 or -errno.
   static int Start(Env* s, int fd, int32_t id, int mode, bool ref, uint64_t record_wait_ms, int32_t pid);

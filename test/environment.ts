@@ -73,3 +73,19 @@ export const cgroupWritable: boolean = (() => {
     return false;
   }
 })();
+
+/**
+ * True when a tree keeper can be made here (src/keeper.cc, the subreaper method): qemu-user
+ * refuses CLONE_VM processes and PR_SET_CHILD_SUBREAPER. Probed with the real thing.
+ */
+export const keeperWorks: boolean = (() => {
+  try {
+    const child = pidfd.spawn('true', [], { stdio: 'ignore', tree: { method: 'subreaper' } });
+    child.tree!.close();
+    child.close();
+    return true;
+  } catch (err) {
+    console.log(`[environment] no tree keeper here (${(err as Error).message}): the subreaper-method tests are skipped`);
+    return false;
+  }
+})();

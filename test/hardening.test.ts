@@ -64,7 +64,7 @@ describe('lifecycle fuzzer (test/fuzz/lifecycle.mjs)', () => {
     expect(v.problems).toEqual([]);
     expect(v.ok).toBe(true);
     expect(v.ops).toBe(800);
-    expect(v.exitMs).toBeLessThan(5000); // exited on its own: no uv handle left
+    expect(v.drained).toBe(true); // the loop emptied on its own ('beforeExit'): no uv handle left
     expect(r.code).toBe(0);
   });
 
@@ -97,7 +97,7 @@ describe('bad input', () => {
   it('kill(): bad signals and scopes throw and send nothing', async () => {
     const child = live();
     const bad: Array<[unknown, unknown, string]> = [
-      [65, undefined, 'EINVAL'], [-1, undefined, 'EINVAL'], [2 ** 31, undefined, 'EINVAL'], [-(2 ** 31), undefined, 'EINVAL'],
+      [65, undefined, 'ERR_UNKNOWN_SIGNAL'], [-1, undefined, 'ERR_UNKNOWN_SIGNAL'], [2 ** 31, undefined, 'ERR_UNKNOWN_SIGNAL'], [-(2 ** 31), undefined, 'ERR_UNKNOWN_SIGNAL'],
       [NaN, undefined, 'ERR_UNKNOWN_SIGNAL'], [Infinity, undefined, 'ERR_UNKNOWN_SIGNAL'],
       [-Infinity, undefined, 'ERR_UNKNOWN_SIGNAL'], [0.5, undefined, 'ERR_UNKNOWN_SIGNAL'], ['SIGKILL\0', undefined, 'ERR_UNKNOWN_SIGNAL'],
       ['9', undefined, 'ERR_UNKNOWN_SIGNAL'], ['sigkill', undefined, 'ERR_UNKNOWN_SIGNAL'], [' SIGTERM', undefined, 'ERR_UNKNOWN_SIGNAL'],
@@ -202,7 +202,7 @@ describe('bad input', () => {
     expect(() => pidfd.from(gone)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     const never = spawn('/no/such/program');
     never.on('error', () => {});
-    expect(() => pidfd.from(never)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(() => pidfd.from(never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' })); // never started
   });
 
   it('spawn(): a NUL byte anywhere starts nothing (no truncated argument ever reaches a process)', async () => {
@@ -339,7 +339,7 @@ describe('faults', () => {
       `,
       { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL', 'pidfd_open=EMFILE'] },
     );
-    expect(lastJson(r)).toEqual({ error: ['EMFILE', 'pidfd_open'], method: 2, kids: '' });
+    expect(lastJson(r)).toEqual({ error: ['EMFILE', `spawn ${subject}`], method: 2, kids: '' });
     expect(processesWith(`${subject}\0${marker}`)).toEqual([]);
   });
 
@@ -359,13 +359,14 @@ describe('faults', () => {
     // can fire: see test/helpers/signal-storm.c).
     const fs = await import('node:fs');
     const state = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1][0]; } catch { return 'gone'; } };
-    // Judged by progress, not by a deadline: a loaded machine is slow, a hang makes none.
+    // Judged by progress, not by a deadline: a loaded machine (or ASan) is slow, a hang makes
+    // none. STUCK only after a whole minute in which none of the 10 lanes finished a child.
     let seen = -1;
     setInterval(() => {
       if (done !== seen) return void (seen = done);
       console.log('STUCK ' + JSON.stringify({ done, pending: native.pendingWatches(), lanes: [...current].map(([i, pid]) => [i, pid, state(pid)]) }));
       process.exit(9);
-    }, 30_000).unref();
+    }, 60_000).unref();
     const lane = async (i) => {
       for (let j = 0; j < 40; j++) {
         const code = (i * 40 + j) % 256;
@@ -394,15 +395,19 @@ describe('faults', () => {
     console.log(JSON.stringify({ done, wrong, stormed: signals > 100, method: native.spawnMethod() }));
   `;
 
-  it.skipIf(skipUnderQemu('a signal storm starves the emulated process under qemu-user'))('EINTR: a SIGUSR2 storm while spawning and watching changes no status (clone3)', { timeout: 300_000 }, async () => {
-    const r = await runNode(stormScript, { timeout: 280_000 });
+  // Only a hang reaches this (one that stalls even the watchdog's timer): the runs are judged by
+  // the watchdog's progress check, and the fork path under ASan on a loaded machine is slow.
+  const stormHangBound = 900_000;
+
+  it.skipIf(skipUnderQemu('a signal storm starves the emulated process under qemu-user'))('EINTR: a SIGUSR2 storm while spawning and watching changes no status (clone3)', { timeout: stormHangBound + 20_000 }, async () => {
+    const r = await runNode(stormScript, { timeout: stormHangBound });
     if (r.stdout.includes('STUCK')) console.error(r.stdout.split('\n').find((l) => l.startsWith('STUCK')));
     expect(r.stdout).not.toContain('STUCK');
     expect(lastJson(r)).toEqual({ done: 400, wrong: [], stormed: true, method: 0 });
   });
 
-  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('EINTR: the same storm on the fork + pidfd_open path (pipe read, waitid)', { timeout: 300_000 }, async () => {
-    const r = await runNode(stormScript, { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL'], timeout: 280_000 });
+  it.skipIf(skipUnderQemu('seccomp filters cannot be installed under qemu-user'))('EINTR: the same storm on the fork + pidfd_open path (pipe read, waitid)', { timeout: stormHangBound + 20_000 }, async () => {
+    const r = await runNode(stormScript, { seccomp: ['clone3=ENOSYS', 'clone-pidfd=EINVAL', 'clone-vm=EINVAL'], timeout: stormHangBound });
     if (r.stdout.includes('STUCK')) console.error(r.stdout.split('\n').find((l) => l.startsWith('STUCK')));
     expect(r.stdout).not.toContain('STUCK');
     expect(lastJson(r)).toEqual({ done: 400, wrong: [], stormed: true, method: 2 });
@@ -484,9 +489,11 @@ describe('faults', () => {
       quick.exited.then((s) => { for (const h of hs) h.kill('SIGKILL'); process.exit(s.code); });
     `, 4],
     ['an uncaught exception with watches pending', `
-      process.on('exit', () => { process.exitCode = 6; });
-      const hs = Array.from({ length: 50 }, () => pidfd.spawn(${S}, ['300', '0'], { stdio: 'ignore' }));
-      setTimeout(() => { throw new Error('boom'); }, 20);
+      // The children live until killed, so the watches are surely pending when it throws
+      // (no race between a timer and short-lived children); the exit handler kills them.
+      const hs = Array.from({ length: 50 }, () => pidfd.spawn(${S}, ['30000', '0'], { stdio: 'ignore' }));
+      process.on('exit', () => { for (const h of hs) h.kill('SIGKILL'); process.exitCode = 6; });
+      setImmediate(() => { throw new Error('boom'); });
     `, 6],
     ['a worker mid-watch while the main thread exits', `
       const { Worker } = await import('node:worker_threads');

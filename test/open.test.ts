@@ -140,7 +140,7 @@ describe('kill()', () => {
     for (const bad of [null, {}, [], 1n, true]) {
       expect(() => handle.kill(bad as any)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     }
-    expect(() => handle.kill(999)).toThrow(expect.objectContaining({ code: 'EINVAL', errno: -22, syscall: 'pidfd_send_signal' }));
+    expect(() => handle.kill(999)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' })); // Linux has 1..64
     expect(handle.kill(0)).toBe(true); // probes
     handle.close();
   });

@@ -99,7 +99,7 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
         const states = () => all.map(state).join('');
         const out = { method: child.tree.method };
         // The kernel discards SIGTSTP/SIGTTIN/SIGTTOU in an orphaned process group, as for
-        // kill(2): the subreaper method's root leads a session of its own, so SIGSTOP there.
+        // kill(2): where the root may lead a session of its own (subreaper method), SIGSTOP.
         out.tstp = child.tree.kill('${method === 'cgroup' ? 'SIGTSTP' : 'SIGSTOP'}');
         await until(() => states() === 'TTT', 'all stopped');
         out.cont = child.tree.kill('SIGCONT');

@@ -1,5 +1,7 @@
 // Hand-written SVG chart of bench/results.json (no dependencies): latency medians with
-// p99 marks per peer (log scale), spawns/s per peer and configuration, and the goals.
+// p99 marks per peer (log scale), spawns/s per peer and configuration, scale, trees,
+// runtimes, and the goals. Every panel draws whatever its section holds (skipped peers
+// are named as such), so a run of any set of sections gives a whole picture.
 const W = 900;
 const LEFT = 250; // label column
 const RIGHT = 120; // value column
@@ -17,6 +19,12 @@ const COLORS = {
   'python-asyncio': '#10b981',
   'kill0-10ms': '#ef4444',
   'kill0-100ms': '#fca5a5',
+  floor: '#93c5fd',
+  c: '#6b7280',
+  'tree-kill': '#ef4444',
+  plain: '#60a5fa',
+  tree: '#2563eb',
+  own: '#f59e0b',
 };
 const LABELS = {
   'c-posix_spawn': 'C posix_spawn (limit)',
@@ -36,9 +44,22 @@ function fmtUs(ns) {
   return `${u.toFixed(0)} µs`;
 }
 
+const ratio = (v) => (v === undefined || !Number.isFinite(v) ? '-' : v >= 10 ? `${v.toFixed(0)}×` : `${v.toFixed(2)}×`);
+
+/** Rows for peers that did not run: their label and why. */
+function skippedRows(parts, entries, y) {
+  for (const [name, p] of entries) {
+    parts.push(text(LEFT - 8, y + BAR - 4, p.label ?? name, 'class="l" text-anchor="end"'));
+    parts.push(text(LEFT, y + BAR - 4, `skipped: ${String(p.skipped).slice(0, 90)}`, 'class="s"'));
+    y += BAR + GAP;
+  }
+  return y;
+}
+
 function latencyPanel(lat, y0) {
   const parts = [];
   const peers = Object.entries(lat.peers).filter(([, p]) => !p.skipped);
+  if (peers.length === 0) return { svg: text(20, y0 + 18, 'Exit-notification latency: every peer skipped', 'class="h"'), height: 30 };
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...peers.map(([, p]) => p.median_ns)) / 1e3)));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...peers.map(([, p]) => p.p99_ns)) / 1e3)));
   const sx = (ns) => LEFT + (Math.log10(ns / 1e3 / lo) / Math.log10(hi / lo)) * PLOT;
@@ -57,9 +78,10 @@ function latencyPanel(lat, y0) {
     parts.push(rect(LEFT, y, sx(p.median_ns) - LEFT, BAR, COLORS[name] ?? '#999', `${p.label}: median ${fmtUs(p.median_ns)}, p99 ${fmtUs(p.p99_ns)}`));
     const px = sx(p.p99_ns);
     parts.push(`<line x1="${px.toFixed(1)}" y1="${y - 2}" x2="${px.toFixed(1)}" y2="${y + BAR + 2}" class="p99"/>`);
-    parts.push(text(W - RIGHT + 6, y + BAR - 4, `${fmtUs(p.median_ns)} (${p.median_vs_c >= 10 ? p.median_vs_c.toFixed(0) : p.median_vs_c.toFixed(2)}× C)`, 'class="v"'));
+    parts.push(text(W - RIGHT + 6, y + BAR - 4, `${fmtUs(p.median_ns)} (${ratio(p.median_vs_c)} C)`, 'class="v"'));
     y += BAR + GAP;
   }
+  y = skippedRows(parts, Object.entries(lat.peers).filter(([, p]) => p.skipped), y + 20) - 20;
   return { svg: parts.join('\n'), height: y - y0 + 30 };
 }
 
@@ -67,8 +89,10 @@ function spawnPanel(res, y0) {
   const parts = [];
   const groups = [];
   if (res.spawn) for (const k of [1, 8]) groups.push({ title: `${k === 1 ? 'sequential' : '8 in flight'}, no extra heap`, rows: res.spawn.results.filter((r) => r.inflight === k && !r.skipped) });
-  if (res.heap)
-    for (const k of [1, 8]) groups.push({ title: `${k === 1 ? 'sequential' : '8 in flight'}, ${res.heap.heap_mib} MiB live JS heap`, rows: res.heap.results.filter((r) => r.inflight === k && !r.skipped) });
+  for (const heap of [res.heap, res.heap?.large]) {
+    if (!heap?.results) continue;
+    for (const k of [1, 8]) groups.push({ title: `${k === 1 ? 'sequential' : '8 in flight'}, ${heap.heap_mib} MiB live JS heap`, rows: heap.results.filter((r) => r.inflight === k && !r.skipped) });
+  }
   const max = Math.max(...groups.flatMap((g) => g.rows.map((r) => r.spawns_per_s)));
   const step = Math.pow(10, Math.floor(Math.log10(max)));
   const hi = Math.ceil(max / step) * step;
@@ -128,13 +152,105 @@ function scalePanel(sc, y0) {
   return { svg: parts.join('\n'), height: y - y0 + 20 };
 }
 
+/** Horizontal bars on a log scale (values in ns), one row per entry; for spreads of 100×. */
+function logBars(parts, rows, y, valueText) {
+  const values = rows.map((r) => r.ns);
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values))));
+  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values))));
+  const span = Math.max(Math.log10(hi / lo), 1);
+  const sx = (ns) => LEFT + (Math.log10(ns / lo) / span) * PLOT;
+  const top = y;
+  const height = rows.length * (BAR + GAP);
+  for (let d = lo; d <= hi; d *= 10) {
+    const gx = sx(d);
+    parts.push(`<line x1="${gx.toFixed(1)}" y1="${top - 4}" x2="${gx.toFixed(1)}" y2="${top + height}" class="grid"/>`);
+    parts.push(text(gx, top + height + 14, fmtUs(d), 'class="ax" text-anchor="middle"'));
+  }
+  for (const r of rows) {
+    parts.push(text(LEFT - 8, y + BAR - 4, r.label, 'class="l" text-anchor="end"'));
+    parts.push(rect(LEFT, y, Math.max(sx(r.ns) - LEFT, 1), BAR, r.color, `${r.label}: ${fmtUs(r.ns)}`));
+    parts.push(text(W - RIGHT + 6, y + BAR - 4, valueText(r), 'class="v"'));
+    y += BAR + GAP;
+  }
+  return y + 24;
+}
+
+function treePanel(tr, y0) {
+  const parts = [];
+  parts.push(text(20, y0 + 18, `Process trees: kill a ${tr.size}-process tree until it is empty (${tr.runs} runs; tree-kill ${tr.tree_kill_runs})`, 'class="h"'));
+  parts.push(text(20, y0 + 36, `median, log scale; shorter is better. Method: ${tr.tree_method ?? '-'}`, 'class="s"'));
+  let y = y0 + 50;
+  const kills = Object.entries(tr.kill ?? {});
+  const ran = kills.filter(([, p]) => !p.skipped);
+  if (ran.length) {
+    y = logBars(
+      parts,
+      ran.map(([name, p]) => ({ label: p.label ?? name, ns: p.median_ns, color: COLORS[name] ?? '#999', p })),
+      y,
+      (r) => `${fmtUs(r.ns)} (${ratio(r.p.median_vs_c)} C)`,
+    );
+  }
+  y = skippedRows(parts, kills.filter(([, p]) => p.skipped), y);
+  const spawns = Object.entries(tr.spawn ?? {}).filter(([name, p]) => name !== 'tree_vs_plain' && p && typeof p === 'object');
+  const spawnRan = spawns.filter(([, p]) => !p.skipped);
+  if (spawnRan.length) {
+    parts.push(text(20, y + 14, `spawn /bin/true until exited, with and without a tree (${tr.spawns} each, alternating; median)`, 'class="g"'));
+    y += 26;
+    const hi = Math.max(...spawnRan.map(([, p]) => p.median_ns)) * 1.1;
+    for (const [name, p] of spawnRan) {
+      parts.push(text(LEFT - 8, y + BAR - 4, p.label ?? name, 'class="l" text-anchor="end"'));
+      parts.push(rect(LEFT, y, (p.median_ns / hi) * PLOT, BAR, COLORS[name] ?? '#999', `${p.label}: ${fmtUs(p.median_ns)}`));
+      const vsPlain = name === 'plain' ? '' : ` (${ratio(tr.spawn.tree_vs_plain)} plain)`;
+      parts.push(text(W - RIGHT + 6, y + BAR - 4, `${fmtUs(p.median_ns)}${vsPlain}`, 'class="v"'));
+      y += BAR + GAP;
+    }
+  }
+  y = skippedRows(parts, spawns.filter(([, p]) => p.skipped), y);
+  return { svg: parts.join('\n'), height: y - y0 + 20 };
+}
+
+function runtimesPanel(rt, y0) {
+  const parts = [];
+  const runs = rt.results[0]?.runs ?? 0;
+  parts.push(text(20, y0 + 18, `Runtimes: kill → exit seen, pidfd vs the runtime's own notification (${runs} runs each)`, 'class="h"'));
+  parts.push(text(20, y0 + 36, 'median; shorter is better; value: pidfd / own', 'class="s"'));
+  let y = y0 + 50;
+  const all = rt.results.flatMap((r) => [r.pidfd.median_ns, r.own.median_ns]);
+  const hi = all.length ? Math.max(...all) * 1.1 : 1;
+  for (const r of rt.results) {
+    parts.push(text(20, y + 13, `${r.label} ${r.version ?? ''}`.trim(), 'class="g"'));
+    y += 20;
+    for (const [label, peer, color] of [['pidfd', r.pidfd, COLORS.pidfd], [r.own_label, r.own, COLORS.own]]) {
+      parts.push(text(LEFT - 8, y + BAR - 4, label, 'class="l" text-anchor="end"'));
+      parts.push(rect(LEFT, y, (peer.median_ns / hi) * PLOT, BAR, color, `${label}: median ${fmtUs(peer.median_ns)}, p99 ${fmtUs(peer.p99_ns)}`));
+      parts.push(text(W - RIGHT + 6, y + BAR - 4, peer === r.pidfd ? `${fmtUs(peer.median_ns)} (${ratio(r.median_vs_own)})` : fmtUs(peer.median_ns), 'class="v"'));
+      y += BAR + GAP;
+    }
+  }
+  for (const [name, why] of Object.entries(rt.skipped ?? {})) {
+    parts.push(text(LEFT - 8, y + BAR - 4, name, 'class="l" text-anchor="end"'));
+    parts.push(text(LEFT, y + BAR - 4, `skipped: ${String(why).slice(0, 90)}`, 'class="s"'));
+    y += BAR + GAP;
+  }
+  return { svg: parts.join('\n'), height: y - y0 + 20 };
+}
+
 function goalsPanel(goals, y0) {
-  const parts = [text(20, y0 + 18, 'Goals', 'class="h"')];
+  const met = goals.filter((g) => g.met).length;
+  const parts = [text(20, y0 + 18, `Goals: ${met} of ${goals.length} met`, 'class="h"')];
   let y = y0 + 38;
-  for (const g of goals) {
-    const v = g.unit === '%' ? `${g.value.toFixed(3)} %` : g.unit === 'B' ? `${g.value.toFixed(0)} B` : `${g.value.toFixed(2)}×`;
-    parts.push(text(30, y, g.met ? '✔' : '✘', `class="${g.met ? 'ok' : 'no'}"`));
-    parts.push(text(50, y, `${g.goal}: ${v}`, 'class="l"'));
+  let section;
+  // By section, in the panels' order (the list interleaves spawn and heap); others after.
+  const order = [...new Set(['latency', 'spawn', 'heap', 'scale', 'threadpool', 'tree', 'runtimes', ...goals.map((g) => g.section)])];
+  for (const g of [...goals].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section))) {
+    if (g.section !== section) {
+      section = g.section;
+      parts.push(text(30, y, section, 'class="g"'));
+      y += 18;
+    }
+    const v = g.unit === '%' ? `${g.value.toFixed(3)} %` : g.unit === 'B' ? `${g.value.toFixed(0)} B` : g.unit === 'x' ? `${g.value.toFixed(2)}×` : `${g.value} ${g.unit}`;
+    parts.push(text(40, y, g.met ? '✔' : '✘', `class="${g.met ? 'ok' : 'no'}"`));
+    parts.push(text(60, y, `${g.goal}: ${v}`, 'class="l"'));
     y += 18;
   }
   return { svg: parts.join('\n'), height: y - y0 + 10 };
@@ -150,6 +266,8 @@ export function renderSvg(res) {
   if (res.latency) add(latencyPanel(res.latency, y));
   if (res.spawn || res.heap) add(spawnPanel(res, y));
   if (res.scale) add(scalePanel(res.scale, y));
+  if (res.tree) add(treePanel(res.tree, y));
+  if (res.runtimes) add(runtimesPanel(res.runtimes, y));
   if (res.goals?.length) add(goalsPanel(res.goals, y));
   const m = res.machine;
   const busy = Object.values(m.cpu_busy_percent_before_section ?? {});

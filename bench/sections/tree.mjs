@@ -6,8 +6,13 @@
 //   { spawn: { plain, tree } , kill: { c, pidfd, 'tree-kill' }, cgroup_parent, tree_method }
 // each peer { samples_ns, ... } or { skipped: why }.
 //
-// Spawn: pidfd.spawn('/bin/true') until `exited`, plain and with { tree: true } (until
-// both the child's and the tree's `exited`), alternating run by run.
+// Spawn: pidfd.spawn('/bin/true') until `exited`, plain, with { tree: true } and with
+// { tree: { method: 'subreaper' } } (a keeper; until both the child's and the tree's
+// `exited`), alternating run by run.
+// Kill each: `eachTrees` single-process trees per method, killed one by one
+// (tree.kill('SIGKILL') each) until every tree's `exited`.
+// Supervisor death: a dieWithParent tree of 100 (setsid and double-forked members) under a
+// sub-supervisor that is SIGKILLed; from the kill to every member exited, per method.
 // Kill: a tree of `size` processes (bench/helpers/forktree) killed until it is empty, the
 // peers taking turns run by run (the C peer is a line server): C cgroup.kill + POLLPRI on
 // cgroup.events; pidfd tree.kill('SIGKILL') + tree.exited; the tree-kill npm package
@@ -21,7 +26,7 @@ import { emitResult, hr, libEntry, lineServer, onLines, parseWorkerArgs, rootDir
 
 const pidfd = await import(libEntry);
 const args = parseWorkerArgs();
-const { size = 1000, fanout = 10, runs = 10, treeKillRuns = 3, spawns = 200, warmup = 3, graceMs = 5000 } = args;
+const { size = 1000, fanout = 10, runs = 10, treeKillRuns = 3, spawns = 200, warmup = 3, graceMs = 5000, eachTrees = 500, deathRuns = 5 } = args;
 
 /** Where this process may create cgroups: its own cgroup v2 directory, or null and why. */
 function cgroupHome() {
@@ -83,14 +88,55 @@ async function plainSpawnOnce() {
   return { total: Number(t2 - t0), block: Number(t1 - t0) };
 }
 
-async function treeSpawnOnce() {
+async function treeSpawnOnce(tree = true) {
   const t0 = hr();
-  const child = pidfd.spawn('/bin/true', [], { stdio: 'ignore', tree: true });
+  const child = pidfd.spawn('/bin/true', [], { stdio: 'ignore', tree });
   const t1 = hr();
   await Promise.all([child.exited, child.tree.exited]);
   const t2 = hr();
   child.close();
   return { total: Number(t2 - t0), block: Number(t1 - t0) };
+}
+
+// ---- kill each: many single-process trees, one kill() each ------------------------------
+async function killEachOnce(method) {
+  const children = [];
+  for (let i = 0; i < eachTrees; i++) children.push(pidfd.spawn('sleep', ['1000'], { stdio: 'ignore', tree: { method } }));
+  const t0 = hr();
+  for (const child of children) child.tree.kill('SIGKILL');
+  await Promise.all(children.map((child) => child.tree.exited));
+  const t1 = hr();
+  await Promise.all(children.map((child) => child.exited));
+  for (const child of children) child.close();
+  return Number(t1 - t0);
+}
+
+// ---- supervisor death: a dieWithParent tree of 100 under a SIGKILLed supervisor ---------
+const crowd = 'for i in $(seq 1 33); do sleep 1000 & setsid sleep 1000 & (sleep 1000 &); done; echo ready; wait';
+async function supervisorDeathOnce(method) {
+  const inner = `
+    const pidfd = await import(${JSON.stringify(libEntry)});
+    const child = pidfd.spawn('sh', ['-c', ${JSON.stringify(crowd)}], { tree: { method: '${method}' }, dieWithParent: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => child.stdout.once('data', r));
+    let pids;
+    while ((pids = child.tree.pids()).length < 100) await new Promise((r) => setTimeout(r, 10));
+    console.log(JSON.stringify(pids));
+    setInterval(() => {}, 1 << 30);
+  `;
+  const sup = cpSpawn(process.execPath, ['--input-type=module', '-e', inner], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exit = once(sup, 'exit');
+  const pids = await new Promise((resolve, reject) => {
+    onLines(sup.stdout, (line) => resolve(JSON.parse(line)));
+    sup.stdout.once('end', () => reject(new Error('the supervisor ended before it was ready')));
+  });
+  const members = pids.map((pid) => pidfd.open(pid));
+  const t0 = hr();
+  sup.kill('SIGKILL');
+  await Promise.all(members.map((m) => m.exited));
+  const t1 = hr();
+  for (const m of members) m.close();
+  await exit;
+  return { ns: Number(t1 - t0), members: pids.length };
 }
 
 // ---- kill: C, pidfd, tree-kill --------------------------------------------------------
@@ -153,6 +199,20 @@ try {
   treeWhy = `spawn({ tree: true }) failed: ${e.code ?? e.message}`;
 }
 
+/** The tree methods this process can use: subreaper always, cgroup where a forced one spawns. */
+function usableTreeMethods() {
+  const methods = ['subreaper'];
+  try {
+    const probe = pidfd.spawn('/bin/true', [], { stdio: 'ignore', tree: { method: 'cgroup' } });
+    probe.tree.close();
+    probe.close();
+    methods.unshift('cgroup');
+  } catch {
+    // no writable cgroup2 here
+  }
+  return methods;
+}
+
 const servers = [];
 try {
   // Spawn, alternating run by run.
@@ -160,18 +220,34 @@ try {
     out.spawn.tree = { skipped: treeWhy };
     out.spawn.plain = { skipped: 'measured only beside the tree peer' };
   } else {
-    const samples = { plain: { total: [], block: [] }, tree: { total: [], block: [] } };
+    const once = { plain: plainSpawnOnce, tree: () => treeSpawnOnce(true), subreaper: () => treeSpawnOnce({ method: 'subreaper' }) };
+    const names = Object.keys(once);
+    const samples = Object.fromEntries(names.map((name) => [name, { total: [], block: [] }]));
     for (let i = 0; i < warmup + spawns; i++) {
-      const order = i % 2 ? ['tree', 'plain'] : ['plain', 'tree'];
-      for (const name of order) {
-        const r = await (name === 'tree' ? treeSpawnOnce() : plainSpawnOnce());
+      for (let j = 0; j < names.length; j++) {
+        const name = names[(i + j) % names.length];
+        const r = await once[name]();
         if (i < warmup) continue;
         samples[name].total.push(r.total);
         samples[name].block.push(r.block);
       }
     }
-    for (const name of ['plain', 'tree']) out.spawn[name] = { samples_ns: samples[name].total, block_samples_ns: samples[name].block };
+    for (const name of names) out.spawn[name] = { samples_ns: samples[name].total, block_samples_ns: samples[name].block };
   }
+
+  // Kill each, and supervisor death, per method (cgroup where this process may create one).
+  out.kill_each = { trees: eachTrees };
+  out.supervisor_death = { runs: deathRuns };
+  const treeMethods = treeWhy ? [] : usableTreeMethods();
+  for (const method of treeMethods) {
+    const each = [];
+    for (let i = 0; i < Math.max(1, Math.ceil(runs / 5)); i++) each.push(await killEachOnce(method));
+    out.kill_each[method] = { samples_ns: each };
+    const death = [];
+    for (let i = 0; i < deathRuns; i++) death.push((await supervisorDeathOnce(method)).ns);
+    out.supervisor_death[method] = { samples_ns: death };
+  }
+  if (treeWhy) out.kill_each.skipped = out.supervisor_death.skipped = treeWhy;
 
   // Kill, the peers taking turns run by run.
   const impl = {};

@@ -1,7 +1,7 @@
 // The table of a `npm run test:kernels` run: reads RESULTS/LABEL-ARCH/{result.json,rc,seconds}
 // (written by scripts/kernels/run.sh) and prints kernel × arch × result as Markdown.
-// With --write FILE it also writes that file (test/kernel/RESULTS.md): the same table and the
-// features each kernel gave.
+// With --write FILE it also writes that file (RESULTS_DIR/RESULTS.md; run.sh copies it to
+// test/kernel/RESULTS.md with --write-results): the same table and the features each kernel gave.
 //
 //   node scripts/kernels/report.mjs RESULTS [--write FILE]
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,9 @@ const runs = readdirSync(dir)
     return a.localeCompare(b);
   });
 
+// boot.sh's JOB/accel: "kvm CPU" or "tcg".
+const accelName = (a) => (a === null ? '?' : a.startsWith('kvm ') ? `KVM (-cpu ${a.slice(4)})` : 'TCG');
+
 const rows = runs.map((name) => {
   const [label, arch] = [name.slice(0, name.lastIndexOf('-')), name.slice(name.lastIndexOf('-') + 1)];
   const report = read(name, 'result.json') ? JSON.parse(read(name, 'result.json')) : null;
@@ -35,7 +38,7 @@ const rows = runs.map((name) => {
   return {
     kernel: label === 'host' ? 'host' : `Debian ${label}`, release: report?.kernel ?? '?', arch, node: report?.node ?? '?',
     method: report?.spawnMethod ?? '?', result, passed: count('passed'), failed: count('failed'), skipped: count('skipped'),
-    seconds: Number(read(name, 'seconds')), features: report?.features ?? null,
+    seconds: Number(read(name, 'seconds')), accel: label === 'host' ? '–' : accelName(read(name, 'accel')), features: report?.features ?? null,
     failures: report?.results.filter((r) => r.status === 'failed').map((r) => r.name) ?? [],
     skips: report?.results.filter((r) => r.status === 'skipped').map((r) => `${r.name}: ${r.reason}`) ?? [],
   };
@@ -45,8 +48,8 @@ const table = (head, body) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 const results = table(
-  ['kernel', 'release', 'arch', 'result', 'passed', 'failed', 'skipped', 'spawn', 'Node', 'seconds'],
-  rows.map((r) => [r.kernel, r.release, r.arch, r.result, r.passed, r.failed, r.skipped, r.method, r.node, r.seconds]),
+  ['kernel', 'release', 'arch', 'result', 'passed', 'failed', 'skipped', 'spawn', 'Node', 'accel', 'seconds'],
+  rows.map((r) => [r.kernel, r.release, r.arch, r.result, r.passed, r.failed, r.skipped, r.method, r.node, r.accel, r.seconds]),
 );
 console.log(`\n${results}\n`);
 for (const r of rows) for (const f of r.failures) console.log(`failed on ${r.kernel} ${r.arch}: ${f}`);
@@ -60,12 +63,13 @@ if (values.write) {
   const skips = [...new Set(rows.flatMap((r) => r.skips))];
   const text = `# Tested kernels
 
-Written by \`npm run test:kernels\` (scripts/kernels/run.sh) from its last full run, on
+Written by \`npm run test:kernels -- --write-results\` (scripts/kernels/run.sh) from a full run, on
 ${new Date().toISOString().slice(0, 10)}: the kernel suite (test/kernel) on the host kernel and,
 under qemu-system, on Debian's own kernel packages (pinned in scripts/kernels/kernels.txt) for
 x86_64 and arm64. "spawn" is the method \`spawn()\` used there (clone3 everywhere; the
 clone(CLONE_PIDFD) and fork + pidfd_open fallbacks are forced with seccomp filters in each VM).
-"seconds" is the wall time of each VM, boot included, under TCG emulation unless KVM was there.
+"seconds" is the wall time of each VM, boot included, under the accelerator of "accel" (KVM
+only where a probe boot showed it works, scripts/kernels/accel.sh; TCG is emulation).
 
 ${results}
 

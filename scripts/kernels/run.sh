@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # `npm run test:kernels`: the kernel suite (test/kernel) on the host kernel and inside a VM of
 # every kernel of scripts/kernels/kernels.txt, x86_64 and arm64, then one table of the results
-# (scripts/kernels/report.mjs). With no arguments, the whole matrix, and test/kernel/RESULTS.md
-# is rewritten from it.
+# (scripts/kernels/report.mjs), printed and written to RESULTS_DIR/RESULTS.md. The tracked
+# test/kernel/RESULTS.md changes only with --write-results (after a full run, to commit).
 #
 #   scripts/kernels/run.sh                    # host + every kernel, both arches
 #   scripts/kernels/run.sh 6.1 5.10:arm64     # some: LABEL (both arches) or LABEL:ARCH; host
 #                                             # is the host kernel
+#   scripts/kernels/run.sh --write-results    # the whole matrix, and test/kernel/RESULTS.md
 #
-# Environment: KERNELS_TIMEOUT (seconds per VM, default 900), KERNELS_VERBOSE=1 (console to
-# stderr), KERNELS_KVM=0 (never KVM), KERNELS_VM_CPUS / KERNELS_VM_MEM (default 2 / 2048),
-# KERNELS_SUITE_ARGS (extra arguments of test/kernel/run.mjs, e.g. --filter).
+# Environment: KERNELS_RESULTS (RESULTS_DIR, default .vendor/kernels/results, git-ignored;
+# emptied at the start), KERNELS_TIMEOUT (seconds per VM, default 900), KERNELS_VERBOSE=1
+# (console to stderr), KERNELS_KVM=0 (never KVM; otherwise scripts/kernels/accel.sh probes it
+# once per run with a real boot), KERNELS_VM_CPUS / KERNELS_VM_MEM (default 2 / 2048),
+# KERNELS_ACCEL ("kvm CPU" or "tcg": no probe, that accelerator for the host's arch; a KVM VM
+# that fails is still retried under TCG), KERNELS_SUITE_ARGS (extra arguments of
+# test/kernel/run.mjs, e.g. --filter).
 # Needs root (apt, pid namespaces, seccomp, cgroups) and the built package (npm run build and
 # the addon). Exit status 1 when any run failed; a kernel that cannot be fetched fails the run.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 T0=$(date +%s)
 
-want=("$@")
+want=()
+write_results=0
+for a in "$@"; do
+  if [ "$a" = --write-results ]; then write_results=1; else want+=("$a"); fi
+done
+[ "$write_results" = 0 ] || [ ${#want[@]} -eq 0 ] || die "--write-results takes the whole matrix (no kernel names)"
 entries=()
 if [ ${#want[@]} -eq 0 ]; then
   entries=("host $(uname -m)")
@@ -45,8 +55,20 @@ done
 if [ "$arm64" = 1 ]; then "$KERNELS_DIR/arm64-root.sh" >/dev/null; fi
 log "ready in $(( $(date +%s) - T0 ))s"
 
-RESULTS="$KVENDOR/results"
+RESULTS="${KERNELS_RESULTS:-$KVENDOR/results}"
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+# The accelerator of the host's arch, chosen once per run by a probe boot of its first kernel
+# (boot.sh reads it; a KVM VM that fails later turns it to TCG for the rest).
+export KERNELS_ACCEL_FILE="$RESULTS/accel-$(uname -m)"
+for e in "${entries[@]}"; do
+  set -- $e
+  if [ -z "${KERNELS_ACCEL:-}" ] && [ "$1" != host ] && [ "$2" = "$(uname -m)" ]; then
+    started=$(date +%s)
+    "$KERNELS_DIR/accel.sh" "$1" "$2" >"$KERNELS_ACCEL_FILE"
+    log "accelerator probe: $(( $(date +%s) - started ))s"
+    break
+  fi
+done
 SUITE_ARGS="${KERNELS_SUITE_ARGS:-}"
 status=0
 for e in "${entries[@]}"; do
@@ -87,8 +109,7 @@ RUN
   fi
 done
 
-write=()
-[ ${#want[@]} -eq 0 ] && write=(--write "$ROOT/test/kernel/RESULTS.md")
-node "$KERNELS_DIR/report.mjs" "$RESULTS" "${write[@]}"
+node "$KERNELS_DIR/report.mjs" "$RESULTS" --write "$RESULTS/RESULTS.md"
+if [ "$write_results" = 1 ]; then cp "$RESULTS/RESULTS.md" "$ROOT/test/kernel/RESULTS.md" && log "wrote test/kernel/RESULTS.md"; fi
 log "total $(( $(date +%s) - T0 ))s"
 exit "$status"

@@ -1,13 +1,15 @@
 // Process trees on this kernel (once the tree API is in the build: spawn({ tree })): a child
 // and what it starts, setsid'd ones included, killed and awaited as one. The cgroup method
 // kills with cgroup.kill where the kernel has it (5.14) and through the freezer before (5.10);
-// the subreaper method needs no cgroup at all.
+// the subreaper method needs no cgroup at all: each tree has a keeper process (its subreaper
+// and the root's parent), which also kills the tree when a dieWithParent supervisor dies.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { assert, equal, skip, test } from './harness.mjs';
 import { atLeast } from './history.mjs';
-import { lineReader, pidfd } from './support.mjs';
+import { delay, lineReader, native, pidfd, root } from './support.mjs';
 
 const kernel = release();
 // A shell with a background child, a setsid'd (daemon-like) one, and itself.
@@ -75,4 +77,43 @@ if (typeof pidfd.tree !== 'function') {
     await sub.exited;
     assertAllExited(members);
   });
+
+  test('a subreaper tree has a keeper: an orphaned setsid daemon is a member, and this process never becomes a subreaper', async () => {
+    const sub = pidfd.spawn('sh', ['-c', 'setsid sleep 1000 >/dev/null 2>&1 & exit 0'], { stdio: 'ignore', tree: { method: 'subreaper' } });
+    equal(native.childSubreaper(), 0, 'our subreaper flag');
+    equal((await sub.exited).code, 0, 'the root');
+    let pids = [];
+    for (let i = 0; i < 3000 && pids.length === 0; i++) {
+      pids = sub.tree.pids();
+      if (pids.length === 0) await delay(10);
+    }
+    assert(pids.length >= 1, 'the orphaned daemon is listed');
+    const members = hold(pids);
+    sub.tree.kill('SIGKILL');
+    await sub.tree.exited;
+    assertAllExited(members);
+  });
+
+  for (const method of ['subreaper', 'cgroup']) {
+    test(`dieWithParent: a SIGKILLed supervisor takes its whole ${method} tree (setsid daemon included) with it`, async () => {
+      const inner = `
+        const pidfd = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
+        const sub = pidfd.spawn('sh', ['-c', ${JSON.stringify(SCRIPT)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' }, dieWithParent: true });
+        sub.stdout.once('data', async () => {
+          let pids;
+          while ((pids = sub.tree.pids()).length < 3) await new Promise((r) => setTimeout(r, 10));
+          console.log(JSON.stringify({ pids, cgroup: sub.tree.cgroup }));
+        });
+        setInterval(() => {}, 1 << 30);
+      `;
+      const sup = spawn(process.execPath, ['-e', inner], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const { pids, cgroup } = JSON.parse((await lineReader(sup.stdout).next(/^\{.*/))[0]);
+      const members = hold(pids);
+      sup.kill('SIGKILL');
+      await Promise.all(members.map((h) => h.exited));
+      assertAllExited(members);
+      for (let i = 0; i < 3000 && cgroup && existsSync(cgroup); i++) await delay(10);
+      assert(!cgroup || !existsSync(cgroup), `the tree's cgroup ${cgroup} was removed`);
+    });
+  }
 }
