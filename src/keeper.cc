@@ -368,7 +368,7 @@ long SpawnWithKeeper(Env* state, const KeeperRequest& request, int32_t* out) {
   w->stack_size = size;
   // The root's status comes on the report pipe; its watch owns the root's pidfd too. A
   // readiness that finds no record must not block the loop.
-  fcntl(report[0], F_SETFL, O_NONBLOCK);
+  syscall(SYS_fcntl, report[0], F_SETFL, O_NONBLOCK);  // fcntl() would link fcntl64@GLIBC_2.28
   r = Watch::Start(state, report[0], request.root_watch, kModeReport, true, 0, record.a);
   if (r != 0) {
     sys_pidfd_send_signal(root_pidfd, SIGKILL, 0);  // the keeper reaps it and exits

@@ -380,7 +380,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (cgroup_fd >= 0 && BoolArg(info, 15)) {
     c.join_cgroup_fd = cgroup_fd;
     if (cgroup_fd < static_cast<int>(c.stdio.size())) {
-      join_copy.fd = static_cast<int>(ret(fcntl(cgroup_fd, F_DUPFD_CLOEXEC, static_cast<int>(c.stdio.size()))));
+      join_copy.fd = static_cast<int>(ret(syscall(SYS_fcntl, cgroup_fd, F_DUPFD_CLOEXEC, static_cast<int>(c.stdio.size()))));
       if (join_copy.fd < 0) {
         out[2] = kStageClone;  // nothing started
         return Napi::Number::New(env, join_copy.fd);
