@@ -128,7 +128,12 @@ describe.each(treeEnvs)('tree edges, supervisor %s', (env) => {
       `);
       const out = lastJson(r);
       expect(out.method).toBe(method);
-      expect(out).toMatchObject({ tstp: 3, cont: 3, winch: 3, probe: 3, stop: 3, stillStopped: 'TTT', term: 3, afterTerm: 'TTT', cont2: 3 });
+      expect(out).toMatchObject({ tstp: 3, cont: 3, winch: 3, probe: 3, stop: 3, stillStopped: 'TTT', term: 3, afterTerm: 'TTT' });
+      // The last SIGCONT lets the root die of its pending SIGTERM; its exit orphans its process
+      // group, and the kernel itself then sends SIGHUP and SIGCONT to the stopped members
+      // (exit_notify), so they may be gone before the tree reaches them: 1 to 3 signalled.
+      expect(out.cont2).toBeGreaterThanOrEqual(1);
+      expect(out.cont2).toBeLessThanOrEqual(3);
       expect(out.afterWinch).toMatch(/^[RS][RS]T$/);
       expect(out.afterProbe).toMatch(/^[RS][RS]T$/);
       expect(out.bystanders).toEqual([true, true, true]);
