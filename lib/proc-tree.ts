@@ -28,25 +28,32 @@ export function callerAndAncestors(): Set<number> {
   return pids;
 }
 
+/** A /proc read failed because the process or thread is gone: ENOENT, or ESRCH while it exits. */
+function gone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/** The children of one thread of pid (a keeper has only one); none once it is gone; EMFILE & co. are thrown. */
+export function threadChildren(pid: number, tid: number | string = pid): number[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+  } catch (err) {
+    if (gone(err)) return [];
+    throw err; // not "no children"
+  }
+  return text ? text.split(' ').map(Number) : [];
+}
+
 /** The children of every thread of pid (none once it is gone); EMFILE & co. are thrown. */
 export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
   let tasks: string[];
   try {
     tasks = fs.readdirSync(`/proc/${pid}/task`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    if (gone(err)) return [];
     throw err;
   }
-  for (const tid of tasks) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // the thread exited
-      throw err;
-    }
-    if (text) for (const word of text.split(' ')) out.push(Number(word));
-  }
-  return out;
+  return tasks.flatMap((tid) => threadChildren(pid, tid));
 }

@@ -6,7 +6,6 @@
 // found by walking /proc/PID/task/*/children down from the keeper (pidfd.tree(pid): from
 // that pid), each opened with pidfd_open and confirmed to still be that parent's child
 // before anything is sent.
-import * as fs from 'node:fs';
 import { native } from './binding';
 import { systemError } from './errors';
 import { processInfo } from './info';
@@ -14,23 +13,12 @@ import { kCreate, Pidfd } from './pidfd';
 import { ProcessTree, registerSubreaper } from './tree';
 import { adoptWatch, release, track, untrack, WatchMode, type ExitListener, type Resources } from './watcher';
 import { signalMembers } from './tree-signal';
-import { childrenOf } from './proc-tree';
+import { childrenOf, threadChildren } from './proc-tree';
 
 const ESRCH = 3;
 const MAX_PASSES = 1000;
 const WALK_RETRY_MS = 100;
 const plain = Object.freeze({ mode: WatchMode.Plain, thread: false });
-
-/** The children of pid's only thread (a keeper has no other). */
-function childrenOfThread(pid: number): number[] {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return text ? text.split(' ').map(Number) : [];
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; // exited
-    throw err; // EMFILE & co.: not "no children"
-  }
-}
 
 /** A pidfd on pid, kept only if pid is still parent's child once the pidfd holds it. */
 function openChild(pid: number, parent: number): Pidfd | null {
@@ -136,7 +124,7 @@ class SubreaperTree extends ProcessTree implements ExitListener {
     const seen = new Set<number>(parents);
     while (parents.length > 0) {
       const parent = parents.shift()!;
-      for (const pid of parent === this.#keeper ? childrenOfThread(parent) : childrenOf(parent)) {
+      for (const pid of parent === this.#keeper ? threadChildren(parent) : childrenOf(parent)) {
         if (seen.has(pid)) continue;
         seen.add(pid);
         const member = this.#member(pid, parent);
