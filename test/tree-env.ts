@@ -47,7 +47,9 @@ export function stagedPackage(): string {
   const copy = (from: string, to = from) => fs.cpSync(path.join(root, from), path.join(dir, to), { recursive: true });
   copy('package.json');
   copy('dist');
-  copy('build/Release/pidfd.node');
+  // The addon as this suite loads it: a build of the checkout, or (a packed copy, as the
+  // platform stages test) its prebuilds.
+  copy(fs.existsSync(path.join(root, 'build/Release/pidfd.node')) ? 'build/Release/pidfd.node' : 'prebuilds');
   copy('node_modules/node-gyp-build');
   fs.mkdirSync(path.join(dir, 'helpers'));
   for (const name of helperNames) fs.copyFileSync(helper(name), path.join(dir, 'helpers', name));
