@@ -200,7 +200,8 @@ function treePanel(tr, y0) {
     for (const [name, p] of spawnRan) {
       parts.push(text(LEFT - 8, y + BAR - 4, p.label ?? name, 'class="l" text-anchor="end"'));
       parts.push(rect(LEFT, y, (p.median_ns / hi) * PLOT, BAR, COLORS[name] ?? '#999', `${p.label}: ${fmtUs(p.median_ns)}`));
-      const vsPlain = name === 'plain' ? '' : ` (${ratio(tr.spawn.tree_vs_plain)} plain)`;
+      const plain = tr.spawn.plain?.median_ns;
+      const vsPlain = name === 'plain' || !plain ? '' : ` (${ratio(p.median_ns / plain)} plain)`;
       parts.push(text(W - RIGHT + 6, y + BAR - 4, `${fmtUs(p.median_ns)}${vsPlain}`, 'class="v"'));
       y += BAR + GAP;
     }
