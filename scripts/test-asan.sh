@@ -81,6 +81,9 @@ leak:Napi::Function::New
 leak:napi_create_function
 leak:napi_wrap
 leak:napi_create_external
+# V8's own descriptor arrays for the exports object, allocated inside napi_set_named_property
+# at module init (seen at the exit of a non-root tree supervisor whose keepers still wait).
+leak:napi_set_named_property
 # The process-wide reaper thread and its state live until exit by design.
 leak:pidfd::AdoptOrphan
 leak:pidfd::(anonymous namespace)::Init
