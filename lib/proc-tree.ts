@@ -2,23 +2,25 @@
 // is gone reads as gone; any other failure (EMFILE) is thrown, never taken for "gone".
 import * as fs from 'node:fs';
 
-/** The pid's one-letter state (R, S, T...), or null once it is gone. */
-export function processState(pid: number): string | null {
+/** The fields of /proc/PID/stat after the command name (state first, then ppid...), or null once it is gone. */
+function statFields(pid: number): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
+/** The pid's one-letter state (R, S, T...), or null once it is gone. */
+export function processState(pid: number): string | null {
+  return statFields(pid)?.[0] ?? null;
+}
+
+/** The pid's parent, or 0 once it is gone. */
 export function parentOf(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
+  const ppid = statFields(pid)?.[1];
+  return ppid === undefined ? 0 : Number(ppid);
 }
 
 /** This process and its ancestors, up to the top of our pid namespace: never signalled by a tree. */
