@@ -7,7 +7,19 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "ldflags": ["-Wl,-z,nodelete"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-ldl"]
+    },
+    {
+      "target_name": "pidfd-keeper",
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "build_keeper",
+          "inputs": ["src/keeper_program.c", "src/keeper_loop.h", "src/wait_status.h", "src/build-keeper.sh"],
+          "outputs": ["<(PRODUCT_DIR)/pidfd-keeper"],
+          "action": ["sh", "src/build-keeper.sh", "<@(_outputs)"]
+        }
+      ]
     }
   ]
 }

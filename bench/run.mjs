@@ -162,6 +162,9 @@ async function snapshotLibrary() {
   cpSync(dist, path.join(snap, 'dist'), { recursive: true });
   mkdirSync(path.dirname(path.join(snap, addonRel)), { recursive: true });
   copyFileSync(addon, path.join(snap, addonRel));
+  // The keeper program beside it (src/keeper_program.c): trees' keepers execute it.
+  const keeper = path.join(path.dirname(addon), 'pidfd-keeper');
+  if (existsSync(keeper)) copyFileSync(keeper, path.join(snap, path.dirname(addonRel), 'pidfd-keeper'));
   return {
     entry: path.join(snap, 'dist', 'index.mjs'),
     info: { addon: path.relative(rootDir, addon), addon_mtime: statSync(addon).mtime.toISOString(), dist_mtime: new Date(distTime).toISOString(), dist_stale: stale.length > 0 },

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build N-API prebuilds with prebuildify into prebuilds/linux-<arch>/pidfd.<libc>.node.
+# Build N-API prebuilds with prebuildify into prebuilds/linux-<arch>/pidfd.<libc>.node, each
+# arch with its pidfd-keeper program (src/keeper_program.c) beside them.
 #
 #   scripts/prebuild.sh                     # x64 host: x64, arm64, x64-musl, arm64-musl
 #                                           # arm64 host: arm64 (plus arm64-musl if ZIG is set)
@@ -127,6 +128,7 @@ for t in "${TARGETS[@]}"; do
   T0=$(date +%s)
   arch="${t%-musl}"
   libc=glibc; [ "$arch" = "$t" ] || libc=musl
+  if [ "$arch" = "$HOST" ]; then strip_bin=strip; else strip_bin=aarch64-linux-gnu-strip; fi
   copy="$WORK/$t"
   mkdir -p "$copy"
   cp -r "$PKG_DIR/binding.gyp" "$PKG_DIR/package.json" "$PKG_DIR/src" "$copy/"
@@ -134,7 +136,6 @@ for t in "${TARGETS[@]}"; do
   if [ "$libc" = musl ]; then
     triple=$([ "$arch" = arm64 ] && echo aarch64-linux-musl || echo x86_64-linux-musl)
     zig_wrappers "$triple" "$WORK/$t.bin"
-    if [ "$arch" = "$HOST" ]; then strip_bin=strip; else strip_bin=aarch64-linux-gnu-strip; fi
     log "building $t (zig c++ -target $triple)"
     (cd "$copy" && CC="$WORK/$t.bin/cc" CXX="$WORK/$t.bin/c++" LINK="$WORK/$t.bin/link" AR="$WORK/$t.bin/ar" \
       PREBUILD_LIBC=musl PREBUILD_STRIP_BIN="$strip_bin" \
@@ -155,11 +156,16 @@ for t in "${TARGETS[@]}"; do
   for f in "${files[@]}"; do
     LC_ALL=C readelf -h "$f" | grep -q "Machine:.*$want" || { log "$f is not an $want file: $(file -b "$f")"; exit 1; }
   done
+  # The keeper program (src/keeper_program.c) has no libc: one per arch serves both libcs.
+  keeper="$copy/build/Release/pidfd-keeper"
+  [ -x "$keeper" ] || { log "no pidfd-keeper program produced for $t"; exit 1; }
+  LC_ALL=C readelf -h "$keeper" | grep -q "Machine:.*$want" || { log "$keeper is not an $want file"; exit 1; }
   if [ "$libc" = musl ]; then "$SCRIPTS/test-musl.sh" "${files[@]}"; fi
   if [ "$libc" = glibc ] && [ "${SKIP_FLOOR_CHECK:-0}" != 1 ]; then "$SCRIPTS/check-glibc-floor.sh" "${files[@]}"; fi
   dest="$PKG_DIR/prebuilds/linux-$arch"
   mkdir -p "$dest"
   rm -f "$dest"/*."$libc".node
+  "$strip_bin" -o "$dest/pidfd-keeper" "$keeper"
   for f in "${files[@]}"; do
     mv "$f" "$dest/"
     built+=("$dest/$(basename "$f")")

@@ -5,12 +5,17 @@
 // end of a lifeline pipe whose write end only we hold: EOF means we are gone (or our
 // environment was torn down), and with dieWithParent it then kills the whole tree.
 //
-// It shares our memory (CLONE_VM, its own stack, no CLONE_VFORK: we go on) and, until it
-// has made the root, our fd table (CLONE_FILES: the root's pidfd lands in our table). From
-// then on it has a table of its own and runs on raw syscalls only: no allocation, no libc
-// call, no TLS (it has our thread's, which may go away), every signal blocked.
+// It starts in our memory (CLONE_VM, its own stack, no CLONE_VFORK: we go on) and, until it
+// has made the root, our fd table (CLONE_FILES: the root's pidfd lands in our table). Then it
+// takes a table of its own and executes the pidfd-keeper program (src/keeper_program.c)
+// beside our .node file, for a memory of its own: the OOM killer kills every process that
+// shares the victim's memory, and an OOM-killed supervisor must not take its keepers along.
+// Where that program cannot run (missing, noexec, seccomp) it runs the same loop in place
+// (src/keeper_loop.h). Either way: raw syscalls only, no allocation, no libc call, no TLS
+// (it has our thread's, which may go away), every signal blocked.
 #include "keeper.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -18,72 +23,22 @@
 #include <sys/resource.h>
 
 #include <cstring>
+#include <string>
 
+#include "keeper_loop.h"
 #include "syscalls.h"
 #include "watch.h"
 
 extern "C" long pidfd_clone3_vm(void* args, size_t size, int (*fn)(void*), void* arg);  // spawn.cc
 
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-
-#if defined(__has_attribute) && __has_attribute(no_stack_protector)
-#define KEEPER_CODE __attribute__((no_sanitize("address", "undefined"), no_stack_protector, noinline))
-#else
-#define KEEPER_CODE __attribute__((no_sanitize("address", "undefined"), noinline))
-#endif
-
 namespace pidfd {
+
+static_assert(static_cast<int>(KEEPER_STAGE) == static_cast<int>(kStageKeeper), "src/keeper_loop.h KEEPER_STAGE");
 
 namespace {
 
-// A raw syscall returning -errno: glibc's syscall() would write errno into our thread's TLS.
-__attribute__((always_inline)) inline long Sys(long n, long a = 0, long b = 0, long c = 0, long d = 0,
-                                               long e = 0) {
-#if defined(__x86_64__)
-  register long r10 __asm__("r10") = d;
-  register long r8 __asm__("r8") = e;
-  long r;
-  __asm__ volatile("syscall"
-                   : "=a"(r)
-                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
-                   : "rcx", "r11", "memory");
-  return r;
-#elif defined(__aarch64__)
-  register long x8 __asm__("x8") = n;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  register long x3 __asm__("x3") = d;
-  register long x4 __asm__("x4") = e;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
-  return x0;
-#else
-  (void)n, (void)a, (void)b, (void)c, (void)d, (void)e;
-  return -ENOSYS;
-#endif
-}
-
-struct KeeperSetup {
-  ChildSetup* child;
-  void* child_stack;
-  int cgroup_fd;
-  bool die;
-  const char* cgroup_name;
-  int lifeline;  // read end
-  int report;    // write end
-  volatile int root_pidfd;  // for us, in our table, once the root runs
-  volatile int method;      // the clone method the root was made with
-};
-
-KEEPER_CODE void Send(int fd, int32_t kind, int32_t a, int32_t b) {
-  KeeperRecord record = {kind, a, b, 0};
-  Sys(SYS_write, fd, reinterpret_cast<long>(&record), sizeof record);
-}
-
-KEEPER_CODE void Exit(int code) {
-  for (;;) Sys(SYS_exit, code);
+__attribute__((always_inline)) inline long Sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) {
+  return keeper_sys(n, a, b, c, d, e);
 }
 
 // Closes [lo, hi]; before Linux 5.9 (no close_range) one by one up to RLIMIT_NOFILE.
@@ -115,83 +70,62 @@ KEEPER_CODE void CloseAllBut(int* keep, int n) {
   CloseRange(lo, ~0U);
 }
 
-// SIGKILLs each pid listed in /proc/thread-self/children: our own unreaped children, so
-// no pid among them can have been reused.
-KEEPER_CODE void KillChildren() {
-  long fd = Sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/thread-self/children"), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  char buf[512];
-  long pid = 0;
-  for (;;) {
-    long n = Sys(SYS_read, fd, reinterpret_cast<long>(buf), sizeof buf);
-    if (n <= 0) break;
-    for (long i = 0; i < n; i++) {
-      if (buf[i] >= '0' && buf[i] <= '9') {
-        pid = pid * 10 + (buf[i] - '0');
-      } else {
-        if (pid > 0) Sys(SYS_kill, pid, SIGKILL);
-        pid = 0;
-      }
-    }
-  }
-  if (pid > 0) Sys(SYS_kill, pid, SIGKILL);
-  Sys(SYS_close, fd);
+// Decimal, into buf (12 bytes).
+KEEPER_CODE char* Decimal(long n, char* buf) {
+  char* p = buf + 11;
+  *p = '\0';
+  const bool negative = n < 0;
+  unsigned long u = negative ? -static_cast<unsigned long>(n) : static_cast<unsigned long>(n);
+  do *--p = static_cast<char>('0' + u % 10);
+  while ((u /= 10) != 0);
+  if (negative) *--p = '-';
+  return p;
 }
 
-// The supervisor is gone and asked the tree to die with it: cgroup.kill (cgroup trees),
-// then kill our children and reap until none is left (a killed parent's children reparent
-// to us and go next round; a process with SIGKILL pending cannot fork), then rmdir.
-KEEPER_CODE void KillTree(int cgroup, int parent, const char* name) {
-  if (cgroup >= 0) {
-    long fd = Sys(SYS_openat, cgroup, reinterpret_cast<long>("cgroup.kill"), O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      Sys(SYS_write, fd, reinterpret_cast<long>("1"), 1);
-      Sys(SYS_close, fd);
-    }
+// Executes the pidfd-keeper program with what k holds, its fds made inheritable; returns
+// only if the exec failed (the fds are then closed on exec again: nothing else will exec).
+KEEPER_CODE void ExecProgram(const char* path, const keeper_state* k) {
+  const int fds[4] = {k->lifeline, k->report, k->cgroup, k->parent};
+  for (int fd : fds) {
+    if (fd >= 0) Sys(SYS_fcntl, fd, F_SETFD, 0);
   }
-  siginfo_t si;
-  for (;;) {
-    KillChildren();
-    if (Sys(SYS_waitid, P_ALL, 0, reinterpret_cast<long>(&si), WEXITED, 0) == -ECHILD) break;
-    do si.si_pid = 0;
-    while (Sys(SYS_waitid, P_ALL, 0, reinterpret_cast<long>(&si), WEXITED | WNOHANG, 0) == 0 && si.si_pid != 0);
+  char numbers[6][12];
+  const long values[6] = {k->root, k->lifeline, k->report, k->die, k->cgroup, k->parent};
+  const char* argv[9] = {"pidfd-keeper"};
+  for (int i = 0; i < 6; i++) argv[i + 1] = Decimal(values[i], numbers[i]);
+  argv[7] = k->name;
+  argv[8] = nullptr;
+  const char* envp[1] = {nullptr};
+  Sys(SYS_execve, reinterpret_cast<long>(path), reinterpret_cast<long>(argv), reinterpret_cast<long>(envp));
+  for (int fd : fds) {
+    if (fd >= 0) Sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
   }
-  if (parent >= 0) Sys(SYS_unlinkat, parent, reinterpret_cast<long>(name), AT_REMOVEDIR);
 }
 
-// The keeper's life once the root runs: reap, report the root's status, and exit when no
-// child is left; on lifeline EOF kill the tree (die) or just keep reaping.
-KEEPER_CODE void Keep(long root, int lifeline, int report, int signals, bool die, int cgroup, int parent,
-                      const char* name) {
-  struct pollfd fds[2] = {{signals, POLLIN, 0}, {lifeline, POLLIN, 0}};
-  for (;;) {
-    siginfo_t si;
-    for (;;) {
-      si.si_pid = 0;
-      long r = Sys(SYS_waitid, P_ALL, 0, reinterpret_cast<long>(&si), WEXITED | WNOHANG, 0);
-      if (r == -ECHILD) Exit(0);  // the tree is empty
-      if (r < 0 || si.si_pid == 0) break;
-      if (si.si_pid == root) Send(report, kRecordRootExited, wait_status(si), 0);
-    }
-    if (Sys(SYS_ppoll, reinterpret_cast<long>(fds), 2, 0, 0, 8) < 0) continue;
-    if (fds[0].revents != 0) {
-      char drain[128 * 4];  // struct signalfd_siginfo is 128 bytes
-      while (Sys(SYS_read, signals, reinterpret_cast<long>(drain), sizeof drain) > 0) {
-      }
-    }
-    if (fds[1].revents != 0) {
-      char byte;
-      long n = Sys(SYS_read, lifeline, reinterpret_cast<long>(&byte), 1);
-      if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
-        if (die) {
-          KillTree(cgroup, parent, name);
-          Exit(0);
-        }
-        fds[1].fd = -1;  // nobody listens any more: the tree runs on, we keep reaping
-      }
-    }
-  }
+// The pidfd-keeper program beside the .node file this code was loaded from.
+const std::string& ProgramPath() {
+  static const std::string path = []() {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&ProgramPath), &info) == 0 || info.dli_fname == nullptr) return std::string();
+    std::string file = info.dli_fname;
+    const size_t slash = file.rfind('/');
+    return (slash == std::string::npos ? std::string(".") : file.substr(0, slash)) + "/pidfd-keeper";
+  }();
+  return path;
 }
+
+struct KeeperSetup {
+  ChildSetup* child;
+  void* child_stack;
+  int cgroup_fd;
+  bool die;
+  const char* cgroup_name;
+  const char* program;  // the pidfd-keeper program's path, or ""
+  int lifeline;  // read end
+  int report;    // write end
+  volatile int root_pidfd;  // for us, in our table, once the root runs
+  volatile int method;      // the clone method the root was made with
+};
 
 // The keeper's entry, on its own stack, in our memory and (until unshare) our fd table.
 // We stay blocked on the report pipe until its first record.
@@ -207,8 +141,8 @@ KEEPER_CODE int KeeperMain(void* arg) {
   Sys(SYS_prctl, PR_SET_NAME, reinterpret_cast<long>("pidfd-keeper"));
   long r = Sys(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1);
   if (r < 0) {
-    Send(report, kRecordFailed, static_cast<int32_t>(-r), kStageKeeper);
-    Exit(0);
+    keeper_send(report, KEEPER_FAILED, static_cast<int32_t>(-r), kStageKeeper);
+    keeper_exit(0);
   }
   k->child->parent = Sys(SYS_getpid);  // the root's death-signal check: its parent is us
   int pidfd = -1, method = -1;
@@ -217,40 +151,36 @@ KEEPER_CODE int KeeperMain(void* arg) {
   k->method = method;
   siginfo_t si;
   if (pid < 0) {
-    Send(report, kRecordFailed, static_cast<int32_t>(-pid), clone_cgroup >= 0 ? kStageCgroup : kStageClone);
-    Exit(0);
+    keeper_send(report, KEEPER_FAILED, static_cast<int32_t>(-pid), clone_cgroup >= 0 ? kStageCgroup : kStageClone);
+    keeper_exit(0);
   }
   if (k->child->err != 0) {  // it has exited (or was killed): reap it, close its pidfd in our shared table
     Sys(SYS_waitid, P_PID, pid, reinterpret_cast<long>(&si), WEXITED, 0);
     if (pidfd >= 0) Sys(SYS_close, pidfd);
-    Send(report, kRecordFailed, k->child->err, k->child->stage);
-    Exit(0);
+    keeper_send(report, KEEPER_FAILED, k->child->err, k->child->stage);
+    keeper_exit(0);
   }
   k->root_pidfd = pidfd;
 
   // A table of our own, holding only what we use: the root's stdio ends and everything else
   // of the supervisor's must not stay open in us.
   r = Sys(SYS_unshare, CLONE_FILES);
-  int parent = -1;
-  if (r == 0 && die && k->cgroup_fd >= 0) {
-    parent = static_cast<int>(Sys(SYS_openat, k->cgroup_fd, reinterpret_cast<long>(".."), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  }
-  const int cgroup = die ? k->cgroup_fd : -1;
-  long signals = -1;
-  if (r == 0) {
-    int keep[4] = {lifeline, report, cgroup, parent};
-    CloseAllBut(keep, 4);
-    unsigned long chld = 1UL << (SIGCHLD - 1);
-    signals = Sys(SYS_signalfd4, -1, reinterpret_cast<long>(&chld), 8, O_NONBLOCK | O_CLOEXEC);
-  }
-  if (r < 0 || signals < 0) {
+  if (r < 0) {
     Sys(SYS_kill, pid, SIGKILL);  // our unreaped child: its pid cannot have been reused
     Sys(SYS_waitid, P_PID, pid, reinterpret_cast<long>(&si), WEXITED, 0);
-    Send(report, kRecordFailed, static_cast<int32_t>(r < 0 ? -r : -signals), kStageKeeper);
-    Exit(0);
+    keeper_send(report, KEEPER_FAILED, static_cast<int32_t>(-r), kStageKeeper);
+    keeper_exit(0);
   }
-  Send(report, kRecordStarted, static_cast<int32_t>(pid), 0);
-  Keep(pid, lifeline, report, static_cast<int>(signals), die, cgroup, parent, name);
+  keeper_state state = {pid, lifeline, report, die, -1, -1, name};
+  if (die && k->cgroup_fd >= 0) {
+    state.cgroup = k->cgroup_fd;
+    state.parent = static_cast<int>(
+        Sys(SYS_openat, k->cgroup_fd, reinterpret_cast<long>(".."), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  int keep[4] = {lifeline, report, state.cgroup, state.parent};
+  CloseAllBut(keep, 4);
+  if (k->program[0] != '\0') ExecProgram(k->program, &state);
+  keeper_run(&state, 0);
   return 0;
 }
 
@@ -292,6 +222,7 @@ long SpawnWithKeeper(Env* state, const KeeperRequest& request, int32_t* out) {
   k.cgroup_fd = request.cgroup_fd;
   k.die = (request.flags & kKeeperDie) != 0;
   k.cgroup_name = request.cgroup_name;
+  k.program = ProgramPath().c_str();
   k.lifeline = lifeline[0];
   k.report = report[1];
   k.root_pidfd = -1;
@@ -314,7 +245,7 @@ long SpawnWithKeeper(Env* state, const KeeperRequest& request, int32_t* out) {
                    &keeper_pidfd);
     if (keeper < 0) keeper = -errno;
   }
-  KeeperRecord record;
+  keeper_record record;
   bool got = false;
   if (keeper > 0) {
     // Its first record, after it unshared our table (or failed): until then our copies of
@@ -339,7 +270,7 @@ long SpawnWithKeeper(Env* state, const KeeperRequest& request, int32_t* out) {
   sys_close(report[1]);
   lifeline[0] = report[1] = -1;
   const int root_pidfd = k.root_pidfd;
-  if (!got || record.kind != kRecordStarted) {
+  if (!got || record.kind != KEEPER_STARTED) {
     if (root_pidfd >= 0) {  // it died after the root started: take the root down too
       sys_pidfd_send_signal(root_pidfd, SIGKILL, 0);
       sys_close(root_pidfd);
@@ -351,7 +282,8 @@ long SpawnWithKeeper(Env* state, const KeeperRequest& request, int32_t* out) {
     return got ? -record.a : -ECHILD;
   }
 
-  // The keeper's exit is the tree's end; it owns the lifeline and the stack from here on.
+  // The keeper's exit is the tree's end; it owns the lifeline (and the stack, if it runs in
+  // place) from here on.
   int r = Watch::Start(state, keeper_pidfd, request.keeper_watch, kModeReap, (request.flags & kKeeperUnref) == 0, 0,
                        static_cast<int32_t>(keeper));
   if (r != 0) {
@@ -364,8 +296,12 @@ long SpawnWithKeeper(Env* state, const KeeperRequest& request, int32_t* out) {
   }
   Watch* w = state->watches[request.keeper_watch];
   w->extra_fd = lifeline[1];
-  w->stack = stack;
-  w->stack_size = size;
+  if (record.b == 1) {  // it runs the pidfd-keeper program: our memory is no longer its
+    munmap(stack, size);
+  } else {
+    w->stack = stack;
+    w->stack_size = size;
+  }
   // The root's status comes on the report pipe; its watch owns the root's pidfd too. A
   // readiness that finds no record must not block the loop.
   syscall(SYS_fcntl, report[0], F_SETFL, O_NONBLOCK);  // fcntl() would link fcntl64@GLIBC_2.28

@@ -5,18 +5,10 @@
 #include <stdint.h>
 
 #include "env.h"
+#include "keeper_loop.h"
 #include "spawn.h"
 
 namespace pidfd {
-
-// What the keeper writes on its report pipe: one record per write (atomic, < PIPE_BUF).
-struct KeeperRecord {
-  int32_t kind;  // kRecord*
-  int32_t a;     // started: the root's pid; failed: errno; root exited: its wait status
-  int32_t b;     // failed: the stage (src/spawn.h)
-  int32_t spare;
-};
-enum KeeperRecordKind { kRecordStarted = 1, kRecordFailed = 2, kRecordRootExited = 3 };
 
 enum KeeperFlags {
   kKeeper = 1,        // start the child under a keeper

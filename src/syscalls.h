@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "wait_status.h"
+
 // Same numbers on x86_64 and arm64 (the generic table).
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -81,12 +83,6 @@ inline long pidfd_state(int fd) {
 // waitid(P_PIDFD) through the raw syscall: the fifth argument (rusage) is Linux-only.
 inline long sys_waitid_pidfd(long fd, siginfo_t* info, long options) {
   return ret(syscall(SYS_waitid, P_PIDFD, fd, info, options, nullptr));
-}
-
-// A wait(2)-style status word from waitid's siginfo.
-inline int32_t wait_status(const siginfo_t& si) {
-  if (si.si_code == CLD_EXITED) return (si.si_status & 0xff) << 8;
-  return si.si_status | (si.si_code == CLD_DUMPED ? 0x80 : 0);
 }
 
 // Waits for our own child: through its pidfd, or by pid where there is none or waitid has

@@ -56,19 +56,19 @@ static bool Reap(Watch* w, ExitEvent* event) {
     return true;
   }
   if (si.si_pid == 0) return false;
-  event->status = wait_status(si);
+  event->status = pidfd_wait_status(&si);
   return true;
 }
 
 // The root's status from its keeper; false until it has come. EOF without one: the keeper
 // died first (killed), and the status is unknown.
 static bool ReadReport(Watch* w, ExitEvent* event) {
-  KeeperRecord record;
+  keeper_record record;
   long n;
   do n = ret(syscall(SYS_read, w->fd, &record, sizeof record));
   while (n == -EINTR);
   if (n == -EAGAIN) return false;
-  if (n == sizeof record && record.kind == kRecordRootExited) event->status = record.a;
+  if (n == sizeof record && record.kind == KEEPER_ROOT_EXITED) event->status = record.a;
   else if (n == sizeof record) return false;
   else event->error = -ECHILD;
   return true;
@@ -87,7 +87,7 @@ static long PeekChild(int fd, siginfo_t* si) {
 static bool PeekChildStatus(Watch* w, ExitEvent* event) {
   siginfo_t si;
   if (!w->own_child || PeekChild(w->fd, &si) != 0 || si.si_pid == 0) return false;
-  event->status = wait_status(si);
+  event->status = pidfd_wait_status(&si);
   return true;
 }
 

@@ -49,7 +49,12 @@ export function stagedPackage(): string {
   copy('dist');
   // The addon as this suite loads it: a build of the checkout, or (a packed copy, as the
   // platform stages test) its prebuilds.
-  copy(fs.existsSync(path.join(root, 'build/Release/pidfd.node')) ? 'build/Release/pidfd.node' : 'prebuilds');
+  if (fs.existsSync(path.join(root, 'build/Release/pidfd.node'))) {
+    copy('build/Release/pidfd.node');
+    copy('build/Release/pidfd-keeper'); // the keeper program (src/keeper_program.c)
+  } else {
+    copy('prebuilds');
+  }
   copy('node_modules/node-gyp-build');
   fs.mkdirSync(path.join(dir, 'helpers'));
   for (const name of helperNames) fs.copyFileSync(helper(name), path.join(dir, 'helpers', name));

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as pidfd from '../dist/index.mjs';
 import { native } from '../dist/binding.js';
-import { cgroupWritable, keeperWorks, skipUnderQemu } from './environment';
+import { cgroupWritable, keeperWorks, skip, skipUnderQemu } from './environment';
+import { memoryCgroup, memoryCgroupMissing } from './memory-cgroup';
 import { entry, lastJson, openFds, procState, runNode, settledWithin, until, zombieChildren } from './support';
 import { runIn, skipEnv, stagedPackage, treeEnvs } from './tree-env';
 
@@ -267,6 +268,56 @@ describe.each(methods)('dieWithParent on a tree (%s method)', (method) => {
     `);
     expect(lastJson(r)).toEqual({ die: 'dead', keep: 'alive', childrenLeft: 0 });
   });
+});
+
+// The OOM killer kills every process that shares the victim's memory: a keeper still in the
+// supervisor's memory would die with it and leave the tree running. The supervisor runs in a
+// memory cgroup of its own and allocates until the OOM killer ends it.
+describe.each(methods)('dieWithParent when the OOM killer ends the supervisor (%s method)', (method) => {
+  it.skipIf(skip(memoryCgroupMissing !== null, `OOM-kill tests: ${memoryCgroupMissing}`))(
+    'the whole tree dies: its keeper runs the pidfd-keeper program, in a memory of its own',
+    async () => {
+      const memcg = memoryCgroup(384 << 20);
+      const inner = `
+        import * as pidfd from ${JSON.stringify(entry)};
+        import * as fs from 'node:fs';
+        const child = pidfd.spawn('sh', ['-c', 'setsid sleep 1000 & (sleep 1000 &); echo ready; sleep 1000'], { tree: { method: '${method}' }, dieWithParent: true, stdio: ['ignore', 'pipe', 'ignore'] });
+        await new Promise((r) => child.stdout.once('data', r));
+        let pids;
+        while ((pids = child.tree.pids()).length < 4) await new Promise((r) => setTimeout(r, 10));
+        const keeper = Number(fs.readFileSync('/proc/' + child.pid + '/stat', 'utf8').split(') ')[1].split(' ')[1]);
+        console.log(JSON.stringify({ method: child.tree.method, cgroup: child.tree.cgroup, pids, keeper }));
+        process.stdin.once('data', () => {
+          const hog = [];
+          for (;;) hog.push(Buffer.alloc(8 << 20, 1));
+        });
+      `;
+      const sup = cpSpawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', memcg.procs, process.execPath, '--input-type=module', '-e', inner], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const exit = new Promise<[number | null, string | null]>((resolve) => sup.once('exit', (code, signal) => resolve([code, signal])));
+      let handles: pidfd.Pidfd[] = [];
+      try {
+        let text = '';
+        for await (const c of sup.stdout!) if ((text += c).includes('\n')) break;
+        const info = JSON.parse(text);
+        expect(info.method).toBe(method);
+        expect(fs.readlinkSync(`/proc/${info.keeper}/exe`)).toMatch(/\/pidfd-keeper$/);
+        handles = info.pids.map((p: number) => pidfd.open(p));
+        sup.stdin!.end('go\n');
+        expect(await exit).toEqual([null, 'SIGKILL']);
+        const kills = memcg.oomKills();
+        if (kills !== null) expect(kills).toBeGreaterThanOrEqual(1);
+        // Within 30 s, on a loaded machine: the keeper needs milliseconds.
+        expect(await settledWithin(Promise.all(handles.map((h) => h.exited)).then(() => 'dead'), 30_000)).toBe('dead');
+        await until(() => !info.cgroup || !fs.existsSync(info.cgroup), 'the tree cgroup removed');
+      } finally {
+        sup.kill('SIGKILL');
+        await exit;
+        for (const h of handles) h.kill('SIGKILL');
+        await Promise.all(handles.map((h) => h.exited));
+        await memcg.remove();
+      }
+    },
+  );
 });
 
 describe.runIf(keeperWorks).each(treeEnvs)('dieWithParent in the %s environment', (env) => {
