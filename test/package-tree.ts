@@ -28,7 +28,11 @@ export function packageTree(prebuilds: Record<string, Buffer | string> = {}): st
 }
 
 /** The binary this checkout loads: its own build, else its glibc prebuild. */
-export function ownBinary(): Buffer {
+export function ownBinaryPath(): string {
   const built = path.join(root, 'build', 'Release', 'pidfd.node');
-  return fs.readFileSync(fs.existsSync(built) ? built : path.join(root, 'prebuilds', `linux-${process.arch}`, 'pidfd.glibc.node'));
+  return fs.existsSync(built) ? built : path.join(root, 'prebuilds', `linux-${process.arch}`, 'pidfd.glibc.node');
+}
+
+export function ownBinary(): Buffer {
+  return fs.readFileSync(ownBinaryPath());
 }

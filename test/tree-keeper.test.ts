@@ -12,6 +12,7 @@ import * as pidfd from '../dist/index.mjs';
 import { native } from '../dist/binding.js';
 import { cgroupWritable, keeperWorks, skip, skipUnderQemu } from './environment';
 import { memoryCgroup, memoryCgroupMissing } from './memory-cgroup';
+import { ownBinary, ownBinaryPath, packageTree } from './package-tree';
 import { entry, lastJson, openFds, procState, runNode, settledWithin, until, zombieChildren } from './support';
 import { runIn, skipEnv, stagedPackage, treeEnvs } from './tree-env';
 
@@ -267,6 +268,39 @@ describe.each(methods)('dieWithParent on a tree (%s method)', (method) => {
       console.log(JSON.stringify({ ...result, childrenLeft: keepers().length }));
     `);
     expect(lastJson(r)).toEqual({ die: 'dead', keep: 'alive', childrenLeft: 0 });
+  });
+});
+
+// The program is found beside the addon that was loaded (here: a prebuilds/ folder); where it
+// is missing or cannot be executed, the keeper runs the same loop in place, in our memory.
+describe.runIf(keeperWorks)('the pidfd-keeper program', () => {
+  const cases = [
+    { name: 'beside the prebuild, executable', program: true, mode: 0o755, runs: 'the program' },
+    { name: 'beside the prebuild, not executable (EACCES)', program: true, mode: 0o644, runs: 'in place' },
+    { name: 'missing (ENOENT)', program: false, mode: 0, runs: 'in place' },
+  ];
+  it.each(cases)('$name: the tree works, the keeper runs $runs', async ({ program, mode, runs }) => {
+    const dest = `linux-${process.arch}`;
+    const prebuilds: Record<string, Buffer> = { [`${dest}/pidfd.glibc.node`]: ownBinary() };
+    if (program) prebuilds[`${dest}/pidfd-keeper`] = fs.readFileSync(path.join(path.dirname(ownBinaryPath()), 'pidfd-keeper'));
+    const dir = packageTree(prebuilds);
+    if (program) fs.chmodSync(path.join(dir, 'prebuilds', dest, 'pidfd-keeper'), mode);
+    const r = await runNode(`
+      import * as fs from 'node:fs';
+      const child = pidfd.spawn('sh', ['-c', 'sleep 1000 & read x; exit 5'], { tree: { method: 'subreaper' }, stdio: ['pipe', 'ignore', 'ignore'] });
+      const keeper = Number(fs.readFileSync('/proc/' + child.pid + '/stat', 'utf8').split(') ')[1].split(' ')[1]);
+      const exe = fs.readlinkSync('/proc/' + keeper + '/exe');
+      child.stdin.end('x\\n');
+      const status = await child.exited;
+      const members = child.tree.pids().length;
+      child.tree.kill('SIGKILL');
+      await child.tree.exited;
+      console.log(JSON.stringify({ exe, code: status.code, members }));
+    `, { packageRoot: dir });
+    const result = lastJson(r);
+    expect(result).toMatchObject({ code: 5, members: 1 });
+    if (runs === 'the program') expect(result.exe).toBe(path.join(fs.realpathSync(dir), 'prebuilds', dest, 'pidfd-keeper'));
+    else expect(result.exe).toBe(fs.realpathSync(process.execPath));
   });
 });
 
