@@ -280,7 +280,8 @@ describe('dieWithParent', () => {
     });
   }
 
-  it.each(['cgroup', 'subreaper'].filter((m) => !skipMethod(m)))('on a tree (%s method), the whole tree dies with a SIGKILLed supervisor (a setsid daemon included) and no cgroup directory is left', async (method) => {
+  // dieWithParent on a tree always needs a keeper, on both methods.
+  it.each(['cgroup', 'subreaper'].filter((m) => !skipMethod(m) && !skipMethod('subreaper')))('on a tree (%s method), the whole tree dies with a SIGKILLed supervisor (a setsid daemon included) and no cgroup directory is left', async (method) => {
     const sup = await startSupervisor(`
       const child = pidfd.spawn('sh', ['-c', ${JSON.stringify(nest)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' }, dieWithParent: true });
       const { createInterface } = await import('node:readline');

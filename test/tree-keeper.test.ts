@@ -228,7 +228,8 @@ function dieWithParentScript(entryPath: string, tree: string): string {
   `;
 }
 
-describe.each(methods)('dieWithParent on a tree (%s method)', (method) => {
+// dieWithParent always needs a keeper, on both methods.
+describe.runIf(keeperWorks).each(methods)('dieWithParent on a tree (%s method)', (method) => {
   it('SIGKILL of the supervisor kills the whole 100-process tree (setsid and double-fork daemons included) and leaves no cgroup directory', async () => {
     const r = await runNode(dieWithParentScript(entry, `{ method: '${method}' }`));
     const result = lastJson(r);
@@ -307,7 +308,7 @@ describe.runIf(keeperWorks)('the pidfd-keeper program', () => {
 // The OOM killer kills every process that shares the victim's memory: a keeper still in the
 // supervisor's memory would die with it and leave the tree running. The supervisor runs in a
 // memory cgroup of its own and allocates until the OOM killer ends it.
-describe.each(methods)('dieWithParent when the OOM killer ends the supervisor (%s method)', (method) => {
+describe.runIf(keeperWorks).each(methods)('dieWithParent when the OOM killer ends the supervisor (%s method)', (method) => {
   it.skipIf(skip(memoryCgroupMissing !== null, `OOM-kill tests: ${memoryCgroupMissing}`))(
     'the whole tree dies: its keeper runs the pidfd-keeper program, in a memory of its own',
     async () => {
