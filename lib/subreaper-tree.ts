@@ -145,7 +145,8 @@ class SubreaperTree extends ProcessTree implements ExitListener {
     // Stopped top-down until a walk finds nobody new: then nothing can fork any more (and, a
     // stopped parent being alive, nothing it forked reparents away mid-walk).
     const walk = () => this.#walk().map((m) => ({ pid: m.pid, send: (signal: number) => (m.closed ? -ESRCH : native.sendSignal(m.fd, signal, 0, true)) }));
-    return signalMembers(number, walk, { held: false, stopFirst: true, maxPasses: MAX_PASSES });
+    // A keeper's tree is our descendants: it cannot hold us or an ancestor.
+    return signalMembers(number, walk, { held: false, stopFirst: true, maxPasses: MAX_PASSES, spareCaller: this.#keeper === 0 });
   }
 
   protected setRef(ref: boolean): void {

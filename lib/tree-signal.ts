@@ -43,11 +43,14 @@ export class TreeSignal {
   #count = 0;
   readonly #sent = new Set<number>();
   readonly #refused: number[] = [];
-  readonly #spared = callerAndAncestors();
+  readonly #spared: Set<number>;
 
-  constructor(signal: number) {
+  /** spareCaller: whether the tree can hold the caller or an ancestor (not a keeper's tree: those are our descendants). */
+  constructor(signal: number, spareCaller: boolean) {
     this.signal = signal;
+    this.#spared = spareCaller ? callerAndAncestors() : new Set();
   }
+
 
   /** The caller and its ancestors are never signalled, stopped or frozen. */
   spares(pid: number): boolean {
@@ -100,24 +103,31 @@ export class TreeSignal {
  * Signals every member that `walk()` finds, repeating walks until one finds nobody new (one
  * walk is enough when `held` says the tree is frozen). With `stopFirst`, the members are
  * first stopped top-down with SIGSTOP until a walk finds nobody new, and continued after
- * (only those this call stopped). Returns the count, or throws the EPERM error after the others were signalled.
+ * (only those this call stopped); the members that phase found take the signal at once, and
+ * the walks after it only look for anyone new. Returns the count, or throws the EPERM error
+ * after the others were signalled.
  */
-export function signalMembers(signal: number, walk: () => Iterable<TreeMember>, options: { held: boolean; stopFirst: boolean; maxPasses: number }): number {
-  const round = new TreeSignal(signal);
+export function signalMembers(
+  signal: number,
+  walk: () => Iterable<TreeMember>,
+  options: { held: boolean; stopFirst: boolean; maxPasses: number; spareCaller: boolean },
+): number {
+  const round = new TreeSignal(signal, options.spareCaller);
   const stopped: TreeMember[] = [];
   try {
     if (options.stopFirst && needsHold(signal)) {
-      const seen = new Set<number>();
+      const seen = new Map<number, TreeMember>();
       for (let pass = 0; pass < options.maxPasses; pass++) {
         let fresh = 0;
         for (const m of walk()) {
           if (seen.has(m.pid)) continue;
-          seen.add(m.pid);
+          seen.set(m.pid, m);
           fresh++;
           if (round.stop(m)) stopped.push(m);
         }
         if (fresh === 0) break;
       }
+      for (const m of seen.values()) round.deliver(m);
     }
     for (let pass = 0; pass < options.maxPasses; pass++) {
       let fresh = 0;

@@ -284,7 +284,7 @@ class CgroupTree extends ProcessTree implements ExitListener {
       };
       // Frozen, one walk sees everyone; otherwise walks repeat until one finds nobody new.
       const walk = () => cgroupPids(this.cgroup).map((pid) => memberByPid(pid, belongs));
-      return signalMembers(number, walk, { held: frozen, stopFirst: false, maxPasses: 100 });
+      return signalMembers(number, walk, { held: frozen, stopFirst: false, maxPasses: 100, spareCaller: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw err;
