@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "ldflags": ["-Wl,-z,nodelete"],
-      "libraries": ["-lpthread", "-ldl"]
+      "libraries": ["-lpthread"]
     },
     {
       "target_name": "pidfd-keeper",

@@ -15,7 +15,7 @@
 // (it has our thread's, which may go away), every signal blocked.
 #include "keeper.h"
 
-#include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -102,14 +102,27 @@ KEEPER_CODE void ExecProgram(const char* path, const keeper_state* k) {
   }
 }
 
-// The pidfd-keeper program beside the .node file this code was loaded from.
+// The pidfd-keeper program beside the .node file this code was loaded from. dl_iterate_phdr,
+// not dladdr: glibc 2.34 moved dladdr into libc under a new symbol version (our floor is 2.17).
 const std::string& ProgramPath() {
   static const std::string path = []() {
-    Dl_info info;
-    if (dladdr(reinterpret_cast<void*>(&ProgramPath), &info) == 0 || info.dli_fname == nullptr) return std::string();
-    std::string file = info.dli_fname;
+    std::string file;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+          const auto self = reinterpret_cast<ElfW(Addr)>(&ProgramPath);
+          for (int i = 0; i < info->dlpi_phnum; i++) {
+            const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+            const ElfW(Addr) start = info->dlpi_addr + ph.p_vaddr;
+            if (ph.p_type == PT_LOAD && self >= start && self < start + ph.p_memsz && info->dlpi_name != nullptr) {
+              *static_cast<std::string*>(data) = info->dlpi_name;
+              return 1;
+            }
+          }
+          return 0;
+        },
+        &file);
     const size_t slash = file.rfind('/');
-    return (slash == std::string::npos ? std::string(".") : file.substr(0, slash)) + "/pidfd-keeper";
+    return slash == std::string::npos ? std::string() : file.substr(0, slash) + "/pidfd-keeper";
   }();
   return path;
 }
