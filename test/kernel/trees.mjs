@@ -4,8 +4,8 @@
 // the subreaper method needs no cgroup at all: each tree has a keeper process (its subreaper
 // and the root's parent), which also kills the tree when a dieWithParent supervisor dies.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { assert, equal, skip, test } from './harness.mjs';
 import { atLeast } from './history.mjs';
@@ -21,6 +21,26 @@ function cgroupDirOf(pid) {
     .map((l) => l.split(' - ')).find(([, fs]) => fs?.startsWith('cgroup2 '));
   const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'));
   return mount && line ? join(mount[0].split(' ')[4], line.slice(3)) : null;
+}
+
+/** The parent of pid (a tree's root: its keeper). */
+const parentOf = (pid) => Number(/\) \S (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1]);
+
+/**
+ * A cgroup v2 directory with the memory controller, for the OOM test, or why there is none.
+ * In the matrix's VMs (hostname kernel-vm, a throwaway root) the controller is enabled at the
+ * root; elsewhere it is used only where it already is.
+ */
+function memoryCgroupParent() {
+  const mount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => l.split(' - ')).find(([left, fs]) => fs?.startsWith('cgroup2 ') && left.split(' ')[3] === '/');
+  if (!mount) return { why: 'no cgroup2 mount at its root' };
+  const top = mount[0].split(' ')[4];
+  const enabled = () => readFileSync(join(top, 'cgroup.subtree_control'), 'utf8').trim().split(' ').includes('memory');
+  if (!enabled() && hostname() === 'kernel-vm' && readFileSync(join(top, 'cgroup.controllers'), 'utf8').includes('memory')) {
+    writeFileSync(join(top, 'cgroup.subtree_control'), '+memory');
+  }
+  return enabled() ? { dir: top } : { why: `memory is not enabled in ${top}/cgroup.subtree_control (the host's setup; the VMs enable it)` };
 }
 
 /** pidfds of the members, opened before the kill: exited (zombie or reaped) is what counts. */
@@ -88,6 +108,7 @@ if (typeof pidfd.tree !== 'function') {
       if (pids.length === 0) await delay(10);
     }
     assert(pids.length >= 1, 'the orphaned daemon is listed');
+    assert(readlinkSync(`/proc/${parentOf(pids[0])}/exe`).endsWith('/pidfd-keeper'), 'the keeper runs the pidfd-keeper program');
     const members = hold(pids);
     sub.tree.kill('SIGKILL');
     await sub.tree.exited;
@@ -114,6 +135,52 @@ if (typeof pidfd.tree !== 'function') {
       assertAllExited(members);
       for (let i = 0; i < 3000 && cgroup && existsSync(cgroup); i++) await delay(10);
       assert(!cgroup || !existsSync(cgroup), `the tree's cgroup ${cgroup} was removed`);
+    });
+  }
+
+  // The OOM killer kills every process sharing its victim's memory: the keeper runs a program
+  // of its own, so an OOM-killed supervisor's dieWithParent tree still dies.
+  const memory = memoryCgroupParent();
+  for (const method of ['subreaper', 'cgroup']) {
+    const name = `dieWithParent: an OOM-killed supervisor takes its whole ${method} tree with it`;
+    if (!memory.dir) {
+      skip(name, memory.why);
+      continue;
+    }
+    test(name, async () => {
+      const dir = join(memory.dir, `pidfd-oom-${process.pid}-${method}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'memory.max'), String(384 << 20));
+      if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
+      const inner = `
+        const pidfd = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
+        const sub = pidfd.spawn('sh', ['-c', ${JSON.stringify(SCRIPT)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' }, dieWithParent: true });
+        sub.stdout.once('data', async () => {
+          let pids;
+          while ((pids = sub.tree.pids()).length < 3) await new Promise((r) => setTimeout(r, 10));
+          console.log(JSON.stringify({ pids, cgroup: sub.tree.cgroup }));
+          process.stdin.once('data', () => { const hog = []; for (;;) hog.push(Buffer.alloc(8 << 20, 1)); });
+        });
+      `;
+      const sup = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', join(dir, 'cgroup.procs'), process.execPath, '-e', inner], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const exit = new Promise((r) => sup.once('exit', (code, signal) => r(signal)));
+      const { pids, cgroup } = JSON.parse((await lineReader(sup.stdout).next(/^\{.*/))[0]);
+      const members = hold(pids);
+      sup.stdin.end('go\n');
+      equal(await exit, 'SIGKILL', "the supervisor's end");
+      assert(/^oom_kill [1-9]/m.test(readFileSync(join(dir, 'memory.events'), 'utf8')), 'the OOM killer ended it');
+      await Promise.all(members.map((h) => h.exited));
+      assertAllExited(members);
+      for (let i = 0; i < 3000 && cgroup && existsSync(cgroup); i++) await delay(10);
+      assert(!cgroup || !existsSync(cgroup), `the tree's cgroup ${cgroup} was removed`);
+      for (let i = 0; i < 500; i++) {
+        try {
+          rmdirSync(dir);
+          break;
+        } catch {
+          await delay(20);
+        }
+      }
     });
   }
 }
