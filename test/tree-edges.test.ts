@@ -18,7 +18,6 @@ import { runIn, skipEnv, treeEnvs, type TreeEnv } from './tree-env';
 const cgroupSpawns = cgroupWritable && pidfd.features.treeMethod.method === 'cgroup';
 
 /** The methods a supervisor in env can have, with why the others are skipped. */
-
 function methodsIn(env: TreeEnv): Array<{ method: 'cgroup' | 'subreaper'; skipped: boolean }> {
   const cgroup = env === 'root' && cgroupSpawns;
   return [
