@@ -11,7 +11,7 @@ export interface SystemError extends Error {
 }
 
 // Linux errnos that libuv has no name for, but pidfd calls return.
-const linuxOnly: Record<number, string> = { [-66]: 'EREMOTE' };
+const linuxOnly: Record<number, string> = { [-10]: 'ECHILD', [-66]: 'EREMOTE' };
 
 /** 'ESRCH' for -3. */
 export function errnoName(errno: number): string {

@@ -229,7 +229,13 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     if (!chdir) err.syscall = `spawn ${file}`;
     if (stage !== kStageExec && !chdir) nameStep(err, stageSyscalls[stage]);
     if (stage === 10) err.syscall = 'clone3'; // into the tree's cgroup (src/spawn.h kStageCgroup)
-    if (stage === kStageKeeper) {
+    if (stage === kStageKeeper && err.code === 'ECHILD') {
+      // It ended without a word: its program (src/keeper_program.c) refused our arguments.
+      err.syscall = 'execve';
+      err.message =
+        `${file}: the tree keeper ended before it started the tree (nothing runs): the pidfd-keeper program beside ` +
+        `the addon does not match it (another version of pidfd, installed over this one?): reinstall pidfd and restart`;
+    } else if (stage === kStageKeeper) {
       // The tree's keeper could not be made: where no method works, say what is missing.
       err.syscall = 'clone';
       err.message =

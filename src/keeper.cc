@@ -91,7 +91,7 @@ KEEPER_CODE void ExecProgram(const char* path, const keeper_state* k) {
   }
   char numbers[6][12];
   const long values[6] = {k->root, k->lifeline, k->report, k->die, k->cgroup, k->parent};
-  const char* argv[9] = {"pidfd-keeper"};
+  const char* argv[9] = {KEEPER_PROTOCOL};
   for (int i = 0; i < 6; i++) argv[i + 1] = Decimal(values[i], numbers[i]);
   argv[7] = k->name;
   argv[8] = nullptr;

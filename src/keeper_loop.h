@@ -41,6 +41,10 @@ struct keeper_record {
 };
 enum { KEEPER_STARTED = 1, KEEPER_FAILED = 2, KEEPER_ROOT_EXITED = 3 };
 enum { KEEPER_STAGE = 11 }; /* src/spawn.h kStageKeeper: the keeper failed itself */
+/* argv[0] of the pidfd-keeper program: the argument layout it takes. A supervisor that runs on
+ * while its package is upgraded may execute a newer program; one that does not speak this
+ * layout exits at once, and spawn() fails cleanly (the root is killed: it never ran free). */
+#define KEEPER_PROTOCOL "pidfd-keeper/1"
 
 /* A raw syscall returning -errno. */
 static inline __attribute__((always_inline)) long keeper_sys(long n, long a, long b, long c, long d, long e) {

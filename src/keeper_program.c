@@ -4,7 +4,7 @@
  * supervisor and leave the tree running. Built freestanding (src/build-keeper.sh): no
  * libc, just the keeper loop on raw syscalls, the same on glibc and musl hosts.
  *
- *   pidfd-keeper ROOT LIFELINE REPORT DIE CGROUP PARENT NAME
+ *   argv: KEEPER_PROTOCOL ROOT LIFELINE REPORT DIE CGROUP PARENT NAME
  *
  * numbers in decimal (-1: none); the fds and the root (our child) come through the exec. */
 #include "keeper_loop.h"
@@ -19,7 +19,10 @@ static long number(const char* s) {
 __attribute__((used, noreturn)) void keeper_program(long* stack) {
   long argc = stack[0];
   char** argv = (char**)(stack + 1);
-  if (argc != 8) keeper_exit(2);
+  const char* want = KEEPER_PROTOCOL;
+  const char* got = argv[0];
+  while (*want != '\0' && *want == *got) want++, got++;
+  if (argc != 8 || *want != *got) keeper_exit(2);
   struct keeper_state k;
   k.root = number(argv[1]);
   k.lifeline = (int)number(argv[2]);

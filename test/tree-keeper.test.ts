@@ -303,6 +303,23 @@ describe.runIf(keeperWorks)('the pidfd-keeper program', () => {
     if (runs === 'the program') expect(result.exe).toBe(path.join(fs.realpathSync(dir), 'prebuilds', dest, 'pidfd-keeper'));
     else expect(result.exe).toBe(fs.realpathSync(process.execPath));
   });
+
+  it('one that takes other arguments (the package upgraded under a running supervisor): spawn() throws, and the root is killed', async () => {
+    const dest = `linux-${process.arch}`;
+    const dir = packageTree({ [`${dest}/pidfd.glibc.node`]: ownBinary(), [`${dest}/pidfd-keeper`]: '#!/bin/sh\nexit 2\n' });
+    fs.chmodSync(path.join(dir, 'prebuilds', dest, 'pidfd-keeper'), 0o755);
+    const marker = String(1_000_000 + (process.pid % 100_000));
+    const r = await runNode(`
+      let error;
+      try { pidfd.spawn('sleep', ['${marker}'], { tree: { method: 'subreaper' }, stdio: 'ignore' }); } catch (e) { error = { code: e.code, message: e.message }; }
+      console.log(JSON.stringify({ error }));
+    `, { packageRoot: dir });
+    expect(lastJson(r).error).toMatchObject({ code: 'ECHILD', message: expect.stringMatching(/pidfd-keeper program .* does not match/) });
+    const running = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`; } catch { return false; }
+    });
+    await until(() => !running(), 'the root gone');
+  });
 });
 
 // The OOM killer kills every process that shares the victim's memory: a keeper still in the
