@@ -52,6 +52,31 @@ function assertAllExited(handles) {
   }
 }
 
+/**
+ * A supervisor's script: a dieWithParent tree of `method`; once its members are listed, it
+ * prints them (and the tree's cgroup) as JSON and runs `then`.
+ */
+function supervisor(method, then) {
+  return `
+    const pidfd = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
+    const sub = pidfd.spawn('sh', ['-c', ${JSON.stringify(SCRIPT)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' }, dieWithParent: true });
+    sub.stdout.once('data', async () => {
+      let pids;
+      while ((pids = sub.tree.pids()).length < 3) await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({ pids, cgroup: sub.tree.cgroup }));
+      ${then}
+    });
+  `;
+}
+
+/** Every member exits (whoever ends them) and the tree's cgroup, if any, is removed. */
+async function treeGone(members, cgroup) {
+  await Promise.all(members.map((h) => h.exited));
+  assertAllExited(members);
+  for (let i = 0; i < 3000 && cgroup && existsSync(cgroup); i++) await delay(10);
+  assert(!cgroup || !existsSync(cgroup), `the tree's cgroup ${cgroup} was removed`);
+}
+
 async function startTree(tree) {
   const sub = pidfd.spawn('sh', ['-c', SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'], tree });
   await lineReader(sub.stdout).next(/^ready/);
@@ -117,24 +142,11 @@ if (typeof pidfd.tree !== 'function') {
 
   for (const method of ['subreaper', 'cgroup']) {
     test(`dieWithParent: a SIGKILLed supervisor takes its whole ${method} tree (setsid daemon included) with it`, async () => {
-      const inner = `
-        const pidfd = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
-        const sub = pidfd.spawn('sh', ['-c', ${JSON.stringify(SCRIPT)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' }, dieWithParent: true });
-        sub.stdout.once('data', async () => {
-          let pids;
-          while ((pids = sub.tree.pids()).length < 3) await new Promise((r) => setTimeout(r, 10));
-          console.log(JSON.stringify({ pids, cgroup: sub.tree.cgroup }));
-        });
-        setInterval(() => {}, 1 << 30);
-      `;
-      const sup = spawn(process.execPath, ['-e', inner], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const sup = spawn(process.execPath, ['-e', supervisor(method, 'setInterval(() => {}, 1 << 30);')], { stdio: ['ignore', 'pipe', 'inherit'] });
       const { pids, cgroup } = JSON.parse((await lineReader(sup.stdout).next(/^\{.*/))[0]);
       const members = hold(pids);
       sup.kill('SIGKILL');
-      await Promise.all(members.map((h) => h.exited));
-      assertAllExited(members);
-      for (let i = 0; i < 3000 && cgroup && existsSync(cgroup); i++) await delay(10);
-      assert(!cgroup || !existsSync(cgroup), `the tree's cgroup ${cgroup} was removed`);
+      await treeGone(members, cgroup);
     });
   }
 
@@ -152,27 +164,15 @@ if (typeof pidfd.tree !== 'function') {
       mkdirSync(dir);
       writeFileSync(join(dir, 'memory.max'), String(384 << 20));
       if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
-      const inner = `
-        const pidfd = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
-        const sub = pidfd.spawn('sh', ['-c', ${JSON.stringify(SCRIPT)}], { stdio: ['ignore', 'pipe', 'ignore'], tree: { method: '${method}' }, dieWithParent: true });
-        sub.stdout.once('data', async () => {
-          let pids;
-          while ((pids = sub.tree.pids()).length < 3) await new Promise((r) => setTimeout(r, 10));
-          console.log(JSON.stringify({ pids, cgroup: sub.tree.cgroup }));
-          process.stdin.once('data', () => { const hog = []; for (;;) hog.push(Buffer.alloc(8 << 20, 1)); });
-        });
-      `;
-      const sup = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', join(dir, 'cgroup.procs'), process.execPath, '-e', inner], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const hog = "process.stdin.once('data', () => { const hog = []; for (;;) hog.push(Buffer.alloc(8 << 20, 1)); });";
+      const sup = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', join(dir, 'cgroup.procs'), process.execPath, '-e', supervisor(method, hog)], { stdio: ['pipe', 'pipe', 'inherit'] });
       const exit = new Promise((r) => sup.once('exit', (code, signal) => r(signal)));
       const { pids, cgroup } = JSON.parse((await lineReader(sup.stdout).next(/^\{.*/))[0]);
       const members = hold(pids);
       sup.stdin.end('go\n');
       equal(await exit, 'SIGKILL', "the supervisor's end");
       assert(/^oom_kill [1-9]/m.test(readFileSync(join(dir, 'memory.events'), 'utf8')), 'the OOM killer ended it');
-      await Promise.all(members.map((h) => h.exited));
-      assertAllExited(members);
-      for (let i = 0; i < 3000 && cgroup && existsSync(cgroup); i++) await delay(10);
-      assert(!cgroup || !existsSync(cgroup), `the tree's cgroup ${cgroup} was removed`);
+      await treeGone(members, cgroup);
       for (let i = 0; i < 500; i++) {
         try {
           rmdirSync(dir);
