@@ -229,6 +229,12 @@ for (const method of ['cgroup', 'subreaper']) {
     const grandchild = Number(/grandchild (\d+)/.exec(out.text)[1]);
     await until(() => child.tree.pids().includes(grandchild), `grandchild ${grandchild} in ${child.tree.pids()}`);
     ok(child.tree.pids().includes(child.pid), 'the root is a member');
+    if (method === 'subreaper') {
+      // Its keeper (the root's parent) runs the pidfd-keeper program installed beside the addon.
+      const keeper = Number(fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      const exe = fs.readlinkSync(`/proc/${keeper}/exe`);
+      ok(/\/node_modules\/pidfd\/prebuilds\/linux-\w+\/pidfd-keeper$/.test(exe), `the keeper runs ${exe}`);
+    }
     ok(child.tree.kill('SIGKILL') >= 1, 'signalled');
     await within(child.tree.exited, 60_000, 'tree.exited');
     equal(child.tree.done, true);
