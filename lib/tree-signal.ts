@@ -44,6 +44,7 @@ export class TreeSignal {
   readonly #sent = new Set<number>();
   readonly #refused: number[] = [];
   readonly #spared: Set<number>;
+  #running = false;
 
   /** spareCaller: whether the tree can hold the caller or an ancestor (not a keeper's tree: those are our descendants). */
   constructor(signal: number, spareCaller: boolean) {
@@ -79,13 +80,22 @@ export class TreeSignal {
    * spared; true when we stopped it, and so must continue it. EPERM is recorded.
    */
   stop(m: TreeMember): boolean {
-    if (this.spares(m.pid) || processState(m.pid) === 'T') return false;
+    if (this.spares(m.pid) || processState(m.pid) === 'T') {
+      this.#running = true; // or may be continued by whoever stopped it
+      return false;
+    }
     const r = m.send(SIGSTOP);
     if (r === -EPERM && !this.#refused.includes(m.pid)) {
       this.#refused.push(m.pid);
       this.#sent.add(m.pid); // it will refuse the signal too
+      this.#running = true;
     }
     return r === 0;
+  }
+
+  /** Whether stop() left a member to others (spared, refusing, or stopped by someone else): it may fork. */
+  get leftRunning(): boolean {
+    return this.#running;
   }
 
   /** How many members were signalled; throws the EPERM error when some refused. */
@@ -104,8 +114,9 @@ export class TreeSignal {
  * walk is enough when `held` says the tree is frozen). With `stopFirst`, the members are
  * first stopped top-down with SIGSTOP until a walk finds nobody new, and continued after
  * (only those this call stopped); the members that phase found take the signal at once, and
- * the walks after it only look for anyone new. Returns the count, or throws the EPERM error
- * after the others were signalled.
+ * walks after it (only when a member was left to others: spared, refusing, or stopped by
+ * someone else) look for anyone new. Returns the count, or throws the EPERM error after the
+ * others were signalled.
  */
 export function signalMembers(
   signal: number,
@@ -117,17 +128,20 @@ export function signalMembers(
   try {
     if (options.stopFirst && needsHold(signal)) {
       const seen = new Map<number, TreeMember>();
-      for (let pass = 0; pass < options.maxPasses; pass++) {
-        let fresh = 0;
+      let still = false;
+      for (let pass = 0; pass < options.maxPasses && !still; pass++) {
+        still = true;
         for (const m of walk()) {
           if (seen.has(m.pid)) continue;
           seen.set(m.pid, m);
-          fresh++;
+          still = false;
           if (round.stop(m)) stopped.push(m);
         }
-        if (fresh === 0) break;
       }
       for (const m of seen.values()) round.deliver(m);
+      // Everyone found is stopped by us and cannot fork: no walk can find anyone new, unless a
+      // member was left to others (or the stopping never caught up).
+      if (still && !round.leftRunning) return round.result();
     }
     for (let pass = 0; pass < options.maxPasses; pass++) {
       let fresh = 0;
