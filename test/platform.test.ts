@@ -140,8 +140,10 @@ describe('where no prebuild fits and nothing was built', () => {
 
   it('the install step on Linux with a fitting prebuild builds nothing', () => {
     const dir = packageTree({ [`linux-${process.arch}/pidfd.${libcHere}.node`]: ownBinary() });
+    // This node first on PATH: the install step's tools (#!/usr/bin/env node) must judge the
+    // prebuild by its arch (under qemu-user the PATH's node is the host's).
     const bin = path.join(root, 'node_modules', '.bin');
-    const r = node([path.join(dir, 'scripts', 'install.js')], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+    const r = node([path.join(dir, 'scripts', 'install.js')], { cwd: dir, env: { PATH: `${path.dirname(process.execPath)}:${bin}:${process.env.PATH}` } });
     expect(r.code, r.stderr).toBe(0);
     expect(fs.existsSync(path.join(dir, 'build'))).toBe(false);
     expect(importIn(dir, {}).supported).toBe(true);
