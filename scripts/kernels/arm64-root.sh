@@ -36,7 +36,8 @@ fi
 # the checkout's own build/ (x86_64) stays as it is.
 STAGE="$KVENDOR/arm64-build"
 ADDON="$STAGE/prebuilds/linux-arm64/pidfd.glibc.node"
-if [ ! -e "$ADDON" ] || [ -n "$(find "$ROOT/src" "$ROOT/binding.gyp" -newer "$ADDON" -print -quit)" ]; then
+KEEPER="$STAGE/prebuilds/linux-arm64/pidfd-keeper"
+if [ ! -e "$ADDON" ] || [ ! -e "$KEEPER" ] || [ -n "$(find "$ROOT/src" "$ROOT/binding.gyp" -newer "$ADDON" -print -quit)" ]; then
   log "arm64 root: cross-building the addon"
   rm -rf "$STAGE" && mkdir -p "$STAGE"
   cp -r "$ROOT/src" "$ROOT/binding.gyp" "$ROOT/package.json" "$STAGE/"
@@ -50,7 +51,7 @@ P="$R/pidfd"
 rm -rf "$P" && mkdir -p "$P/node_modules" "$P/prebuilds/linux-arm64" "$P/test"
 cp -r "$ROOT/package.json" "$ROOT/dist" "$P/"
 cp -r "$ROOT/node_modules/node-gyp-build" "$P/node_modules/"
-cp "$ADDON" "$STAGE/prebuilds/linux-arm64/pidfd-keeper" "$P/prebuilds/linux-arm64/"
+cp "$ADDON" "$KEEPER" "$P/prebuilds/linux-arm64/"
 cp -r "$ROOT/test/kernel" "$P/test/"
 mkdir -p "$KVENDOR/arm64-bin"
 "$KERNELS_DIR/helpers.sh" arm64 "$KVENDOR/arm64-bin"
