@@ -52,7 +52,6 @@ export class TreeSignal {
     this.#spared = spareCaller ? callerAndAncestors() : new Set();
   }
 
-
   /** The caller and its ancestors are never signalled, stopped or frozen. */
   spares(pid: number): boolean {
     return this.#spared.has(pid);
