@@ -275,6 +275,8 @@ describe.runIf(keeperWorks).each(methods)('dieWithParent on a tree (%s method)',
 // The program is found beside the addon that was loaded (here: a prebuilds/ folder); where it
 // is missing or cannot be executed, the keeper runs the same loop in place, in our memory.
 describe.runIf(keeperWorks)('the pidfd-keeper program', () => {
+  // The copy's own prebuild, not test:asan's override (which would load its build and program).
+  const ownAddon = { ...process.env, PIDFD_PREBUILD: undefined };
   const cases = [
     { name: 'beside the prebuild, executable', program: true, mode: 0o755, runs: 'the program' },
     { name: 'beside the prebuild, not executable (EACCES)', program: true, mode: 0o644, runs: 'in place' },
@@ -297,7 +299,7 @@ describe.runIf(keeperWorks)('the pidfd-keeper program', () => {
       child.tree.kill('SIGKILL');
       await child.tree.exited;
       console.log(JSON.stringify({ exe, code: status.code, members }));
-    `, { packageRoot: dir });
+    `, { packageRoot: dir, env: ownAddon });
     const result = lastJson(r);
     expect(result).toMatchObject({ code: 5, members: 1 });
     if (runs === 'the program') expect(result.exe).toBe(path.join(fs.realpathSync(dir), 'prebuilds', dest, 'pidfd-keeper'));
@@ -313,7 +315,7 @@ describe.runIf(keeperWorks)('the pidfd-keeper program', () => {
       let error;
       try { pidfd.spawn('sleep', ['${marker}'], { tree: { method: 'subreaper' }, stdio: 'ignore' }); } catch (e) { error = { code: e.code, message: e.message }; }
       console.log(JSON.stringify({ error }));
-    `, { packageRoot: dir });
+    `, { packageRoot: dir, env: ownAddon });
     expect(lastJson(r).error).toMatchObject({ code: 'ECHILD', message: expect.stringMatching(/pidfd-keeper program .* does not match/) });
     const running = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
       try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`; } catch { return false; }
